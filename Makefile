@@ -1,0 +1,100 @@
+# xiaoer - see README.md.  `make run` and `make test` are the two commands.
+PKGS   := libwebsockets jansson libpcre2-8 sqlite3 libcrypto
+APT    := libwebsockets-dev libjansson-dev libpcre2-dev libsqlite3-dev \
+          libssl-dev pkg-config sqlite3
+CSTD   := -std=c11 -D_POSIX_C_SOURCE=200809L
+WARN   := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes \
+          -Wmissing-prototypes -Wformat=2 -Wundef -Wvla \
+          -Werror=implicit-function-declaration
+OPT    ?= -O2 -g
+BUILD  ?= build
+SAN    ?=
+CONF   ?= deploy/xiaoer.conf
+
+HAVE_PKGS := $(shell pkg-config --exists '$(PKGS)' 2>/dev/null && \
+               pkg-config --atleast-version=4.1 libwebsockets && echo yes)
+ifeq ($(HAVE_PKGS),yes)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+endif
+
+CFLAGS  += $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lpthread -lm
+ifneq ($(SAN),)
+CFLAGS  += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SAN)
+endif
+
+SRC      := $(wildcard bot/*.c)
+OBJ      := $(SRC:%.c=$(BUILD)/%.o)
+LIBOBJ   := $(filter-out $(BUILD)/bot/main.o,$(OBJ))
+TSRC     := $(wildcard tests/test_*.c) tests/unit.c
+TOBJ     := $(TSRC:%.c=$(BUILD)/%.o)
+WSOBJ    := $(BUILD)/tests/ws_transcript.o $(BUILD)/tests/wsclient.o
+WSBIN    := $(if $(wildcard tests/ws_transcript.c),$(BUILD)/tests/ws_transcript)
+
+.PHONY: all deps run test check asan valgrind lint format check-data \
+        bench eval install clean
+
+all: deps $(BUILD)/xiaoer
+
+# Install the build dependencies, only when pkg-config cannot find them.
+deps:
+	@if [ "$(HAVE_PKGS)" != yes ]; then \
+	  echo "xiaoer: installing $(APT)"; \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT) \
+	    >/dev/null || { echo "xiaoer: apt-get install $(APT) failed" >&2; exit 1; }; \
+	fi
+	@pkg-config --atleast-version=4.1 libwebsockets || { \
+	  echo "xiaoer: libwebsockets >= 4.1 is missing: apt-get install $(APT)" >&2; exit 1; }
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# Sub-makes after `deps` so that pkg-config flags are read afresh.
+$(BUILD)/xiaoer: $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit: $(TOBJ) $(LIBOBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/ws_transcript: $(WSOBJ) $(BUILD)/bot/util.o $(BUILD)/bot/text.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(OBJ:.o=.d) $(TOBJ:.o=.d) $(WSOBJ:.o=.d)
+
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/xiaoer
+	@mkdir -p var
+	./$(BUILD)/xiaoer serve -c $(CONF)
+
+test check: deps
+	@$(MAKE) --no-print-directory $(BUILD)/xiaoer $(BUILD)/tests/unit \
+	  $(WSBIN)
+	@BUILD=$(BUILD) sh tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build-asan SAN=address,undefined OPT="-O1 -g" check
+
+valgrind:
+	$(MAKE) BUILD=build-vg OPT="-O0 -g" build-vg/tests/unit build-vg/xiaoer
+	valgrind -q --error-exitcode=1 --leak-check=full build-vg/tests/unit
+	valgrind -q --error-exitcode=1 --leak-check=full \
+	  build-vg/xiaoer check -c $(CONF)
+
+lint:
+	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \
+	  --inline-suppr -I bot bot tests
+	clang-format --dry-run --Werror bot/*.[ch] tests/*.[ch]
+
+format:
+	clang-format -i bot/*.[ch] tests/*.[ch]
+
+check-data: all
+	./$(BUILD)/xiaoer check -c $(CONF)
+
+clean:
+	rm -rf build build-*

@@ -1,0 +1,832 @@
+/*
+ * intents.c - see intents.h.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "intents.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+#include "util.h"
+
+#define INTENTS_MATCH_LIMIT 100000
+#define INTENTS_DEPTH_LIMIT 2000
+#define INTENTS_NAME_MAX 63
+
+struct pat {
+	pcre2_code *code;
+	char *src;
+};
+
+struct intent_int {
+	struct intent pub;
+	struct pat *pats;
+	size_t npats;
+	struct pat *excl;
+	size_t nexcl;
+	char **examples;
+	size_t nexamples;
+	char **counters;
+	size_t ncounters;
+	char **requires_v;
+	char **slots_v;
+	long offset;		/* byte offset of the name in its file */
+};
+
+struct slotdef_int {
+	struct intent_slotdef pub;
+	struct pat pat;
+	int line;
+	const char *file;
+};
+
+struct intents {
+	struct intent_int *v;
+	size_t n;
+	struct slotdef_int *slots;
+	size_t nslots;
+	char **files;
+	size_t nfiles;
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+};
+
+static const char *const topics[] = {INTENTS_TOPICS};
+
+bool
+intents_topic_valid(const char *topic)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(topics); i++)
+		if (strcmp(topics[i], topic) == 0)
+			return true;
+	return false;
+}
+
+static bool
+name_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+	bool dot_ok = false;
+
+	if (n == 0 || n > INTENTS_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '_') {
+			dot_ok = true;
+		} else if (c == '.' && dot_ok && i + 1 < n) {
+			dot_ok = false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Where is JSON string 's' in 'text' (searching from 'from')? */
+static void
+locate_str(const char *text, long from, const char *s, int *line, int *col)
+{
+	json_t *j = json_string(s);
+	char *lit = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	*line = 1;
+	*col = 1;
+	if (lit == NULL ||
+	    util_locate(text, from > 0 ? (size_t)from : 0, lit, line, col) < 0)
+		util_locate(text, 0, lit ? lit : s, line, col);
+	free(lit);
+	json_decref(j);
+}
+
+static int
+compile(struct pat *p, const char *src, const char *file, const char *text,
+	long from, struct bot_err *err)
+{
+	int code, line, col;
+	PCRE2_SIZE off;
+	PCRE2_UCHAR msg[160];
+
+	p->src = xstrdup(src);
+	p->code = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
+				PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS, &code,
+				&off, NULL);
+	if (p->code == NULL) {
+		pcre2_get_error_message(code, msg, sizeof(msg));
+		locate_str(text, from, src, &line, &col);
+		bot_errf(err, "%s:%d:%d: bad pattern '%s': %s at offset %zu",
+			 file, line, col, src, (char *)msg, (size_t)off);
+		free(p->src);
+		p->src = NULL;
+		return -1;
+	}
+	/* JIT is an optimisation: without it the interpreter still works. */
+	pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE);
+	return 0;
+}
+
+static void
+pat_free(struct pat *p)
+{
+	pcre2_code_free(p->code);
+	free(p->src);
+}
+
+/* Copy an array of strings; NULL json means empty. */
+static int
+strings(json_t *arr, const char *what, const char *file, const char *text,
+	long from, char ***out, size_t *n, struct bot_err *err)
+{
+	size_t i;
+	json_t *v;
+	int line, col;
+
+	*out = NULL;
+	*n = 0;
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr)) {
+		locate_str(text, from, what, &line, &col);
+		return bot_errf(err, "%s:%d:%d: '%s' must be an array of strings",
+				file, line, col, what);
+	}
+	*out = xcalloc(json_array_size(arr) + 1, sizeof(char *));
+	json_array_foreach(arr, i, v) {
+		if (!json_is_string(v) || json_string_value(v)[0] == '\0') {
+			locate_str(text, from, what, &line, &col);
+			return bot_errf(err,
+					"%s:%d:%d: '%s' must hold non-empty strings",
+					file, line, col, what);
+		}
+		(*out)[(*n)++] = xstrdup(json_string_value(v));
+	}
+	return 0;
+}
+
+static void
+strings_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Names of the named captures of 'code', added to 'names' if new. */
+static void
+add_capture_names(pcre2_code *code, char ***names, size_t *n)
+{
+	uint32_t count = 0, size = 0, i;
+	PCRE2_SPTR table;
+	size_t j;
+
+	pcre2_pattern_info(code, PCRE2_INFO_NAMECOUNT, &count);
+	if (count == 0)
+		return;
+	pcre2_pattern_info(code, PCRE2_INFO_NAMEENTRYSIZE, &size);
+	pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table);
+	for (i = 0; i < count; i++) {
+		const char *name = (const char *)(table + i * size + 2);
+
+		for (j = 0; j < *n; j++)
+			if (strcmp((*names)[j], name) == 0)
+				break;
+		if (j < *n)
+			continue;
+		*names = xrealloc(*names, (*n + 2) * sizeof(char *));
+		(*names)[(*n)++] = xstrdup(name);
+		(*names)[*n] = NULL;
+	}
+}
+
+static int
+load_slots(struct intents *t, json_t *slots, const char *file,
+	   const char *text, struct bot_err *err)
+{
+	const char *name;
+	json_t *v;
+	json_error_t jerr;
+	int line, col;
+
+	if (slots == NULL)
+		return 0;
+	if (!json_is_object(slots))
+		return bot_errf(err, "%s:1:1: 'slots' must be an object", file);
+	json_object_foreach(slots, name, v) {
+		struct slotdef_int *sd;
+		const char *pattern = NULL, *ask = NULL;
+		size_t i;
+
+		locate_str(text, 0, name, &line, &col);
+		if (json_unpack_ex(v, &jerr, JSON_STRICT, "{s:s, s?s}",
+				   "pattern", &pattern, "ask", &ask) < 0)
+			return bot_errf(err, "%s:%d:%d: slot '%s': %s", file,
+					line, col, name, jerr.text);
+		if (!name_valid(name) || strchr(name, '.'))
+			return bot_errf(err, "%s:%d:%d: bad slot name '%s'",
+					file, line, col, name);
+		for (i = 0; i < t->nslots; i++)
+			if (strcmp(t->slots[i].pub.name, name) == 0)
+				return bot_errf(err,
+						"%s:%d:%d: slot '%s' is already defined in %s:%d",
+						file, line, col, name,
+						t->slots[i].file,
+						t->slots[i].line);
+		t->slots = xrealloc(t->slots,
+				    (t->nslots + 1) * sizeof(*t->slots));
+		sd = &t->slots[t->nslots++];
+		memset(sd, 0, sizeof(*sd));
+		sd->pub.name = xstrdup(name);
+		sd->pub.ask = ask ? xstrdup(ask) : NULL;
+		sd->file = file;
+		sd->line = line;
+		if (compile(&sd->pat, pattern, file, text, 0, err) < 0)
+			return -1;
+		if (pcre2_substring_number_from_name(sd->pat.code,
+						     (PCRE2_SPTR)name) < 0)
+			return bot_errf(err,
+					"%s:%d:%d: the pattern of slot '%s' has no capture (?<%s>...)",
+					file, line, col, name, name);
+	}
+	return 0;
+}
+
+static int
+load_intent(struct intents *t, json_t *obj, const char *file,
+	    const char *text, long *cursor, struct bot_err *err)
+{
+	struct intent_int *in;
+	json_error_t jerr;
+	const char *name = NULL, *topic = NULL, *action = NULL;
+	json_t *patterns = NULL, *exclude = NULL, *requires = NULL;
+	json_t *examples = NULL, *counters = NULL;
+	int priority = 50, line = 1, col = 1;
+	char **srcs = NULL;
+	size_t i, n = 0, nslots = 0;
+
+	if (json_unpack_ex(obj, &jerr, JSON_STRICT,
+			   "{s:s, s:s, s?i, s?s, s?o, s?o, s?o, s?o, s?o}",
+			   "name", &name, "topic", &topic, "priority",
+			   &priority, "action", &action, "patterns", &patterns,
+			   "exclude", &exclude, "requires", &requires,
+			   "examples", &examples, "counter_examples",
+			   &counters) < 0) {
+		const char *nm = json_string_value(json_object_get(obj, "name"));
+
+		if (nm)
+			locate_str(text, *cursor, nm, &line, &col);
+		return bot_errf(err, "%s:%d:%d: intent%s%s: %s", file, line,
+				col, nm ? " " : "", nm ? nm : "", jerr.text);
+	}
+	locate_str(text, *cursor, name, &line, &col);
+	{
+		json_t *j = json_string(name);
+		char *lit = json_dumps(j, JSON_ENCODE_ANY);
+		int l2, c2;
+		long off = util_locate(text, (size_t)*cursor, lit, &l2, &c2);
+
+		if (off >= 0)
+			*cursor = off;
+		free(lit);
+		json_decref(j);
+	}
+	if (!name_valid(name))
+		return bot_errf(err,
+				"%s:%d:%d: bad intent name '%s': use lower-case dotted words like 'shipping.when'",
+				file, line, col, name);
+	if (!intents_topic_valid(topic))
+		return bot_errf(err, "%s:%d:%d: intent '%s': unknown topic '%s'",
+				file, line, col, name, topic);
+	if (intents_find(t, name)) {
+		const struct intent *o = intents_find(t, name);
+
+		return bot_errf(err,
+				"%s:%d:%d: intent '%s' is already defined at %s:%d",
+				file, line, col, name, o->file, o->line);
+	}
+	t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
+	in = &t->v[t->n++];
+	memset(in, 0, sizeof(*in));
+	in->pub.index = t->n - 1;
+	in->pub.name = xstrdup(name);
+	in->pub.topic = xstrdup(topic);
+	in->pub.priority = priority;
+	in->pub.file = file;
+	in->pub.line = line;
+	in->pub.col = col;
+	in->offset = *cursor;
+	if (action == NULL || strcmp(action, "reply") == 0)
+		in->pub.action = INTENT_REPLY;
+	else if (strcmp(action, "escalate") == 0)
+		in->pub.action = INTENT_ESCALATE;
+	else if (strcmp(action, "complaint") == 0)
+		in->pub.action = INTENT_COMPLAINT;
+	else
+		return bot_errf(err,
+				"%s:%d:%d: intent '%s': unknown action '%s' (reply, escalate or complaint)",
+				file, line, col, name, action);
+
+	if (strings(patterns, "patterns", file, text, *cursor, &srcs, &n,
+		    err) < 0)
+		goto fail;
+	in->pats = xcalloc(n + 1, sizeof(*in->pats));
+	for (i = 0; i < n; i++, in->npats++)
+		if (compile(&in->pats[i], srcs[i], file, text, *cursor, err) <
+		    0)
+			goto fail;
+	in->pub.npatterns = in->npats;
+	strings_free(srcs, n);
+	srcs = NULL;
+
+	if (strings(exclude, "exclude", file, text, *cursor, &srcs, &n, err) <
+	    0)
+		goto fail;
+	in->excl = xcalloc(n + 1, sizeof(*in->excl));
+	for (i = 0; i < n; i++, in->nexcl++)
+		if (compile(&in->excl[i], srcs[i], file, text, *cursor, err) <
+		    0)
+			goto fail;
+	strings_free(srcs, n);
+	srcs = NULL;
+
+	if (strings(requires, "requires", file, text, *cursor,
+		    &in->requires_v, &in->pub.nrequires, err) < 0)
+		return -1;
+	in->pub.requires = (const char *const *)in->requires_v;
+	if (strings(examples, "examples", file, text, *cursor, &in->examples,
+		    &in->nexamples, err) < 0 ||
+	    strings(counters, "counter_examples", file, text, *cursor,
+		    &in->counters, &in->ncounters, err) < 0)
+		return -1;
+
+	for (i = 0; i < in->npats; i++)
+		add_capture_names(in->pats[i].code, &in->slots_v, &nslots);
+	if (nslots > INTENTS_MAX_SLOTS)
+		return bot_errf(err,
+				"%s:%d:%d: intent '%s' captures %zu slots, at most %d",
+				file, line, col, name, nslots,
+				INTENTS_MAX_SLOTS);
+	in->pub.slots = (const char *const *)in->slots_v;
+	in->pub.nslots = nslots;
+	return 0;
+fail:
+	strings_free(srcs, n);
+	return -1;
+}
+
+static int
+load_file(struct intents *t, const char *path, struct bot_err *err)
+{
+	json_error_t jerr;
+	json_t *root = NULL, *slots = NULL, *arr = NULL, *v;
+	char *text = NULL;
+	size_t i, len;
+	long cursor = 0;
+	int rc = -1;
+
+	text = util_read_file(path, &len);
+	if (text == NULL)
+		return bot_errf(err, "cannot read '%s'", path);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		bot_errf(err, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+			 jerr.text);
+		goto out;
+	}
+	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s?o, s:o}", "slots",
+			   &slots, "intents", &arr) < 0) {
+		bot_errf(err, "%s:1:1: %s", path, jerr.text);
+		goto out;
+	}
+	if (!json_is_array(arr)) {
+		bot_errf(err, "%s:1:1: 'intents' must be an array", path);
+		goto out;
+	}
+	if (load_slots(t, slots, path, text, err) < 0)
+		goto out;
+	json_array_foreach(arr, i, v) {
+		if (!json_is_object(v)) {
+			bot_errf(err, "%s:1:1: intent #%zu is not an object",
+				 path, i + 1);
+			goto out;
+		}
+		if (load_intent(t, v, path, text, &cursor, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	free(text);
+	return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.json files of 'dir', sorted; NULL-terminated. */
+static char **
+list_json(const char *dir, size_t *n, struct bot_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL;
+
+	*n = 0;
+	if (d == NULL) {
+		bot_errf(err, "cannot open directory '%s'", dir);
+		return NULL;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+
+		if (l < 6 || e->d_name[0] == '.' ||
+		    strcmp(e->d_name + l - 5, ".json") != 0)
+			continue;
+		v = xrealloc(v, (*n + 2) * sizeof(char *));
+		v[(*n)++] = util_path_join(dir, e->d_name);
+		v[*n] = NULL;
+	}
+	closedir(d);
+	if (*n == 0) {
+		bot_errf(err, "no .json files in '%s'", dir);
+		return NULL;
+	}
+	qsort(v, *n, sizeof(char *), cmp_str);
+	return v;
+}
+
+/* Cross-file rules: required slots and slot 'ask' intents exist. */
+static int
+link_slots(struct intents *t, struct bot_err *err)
+{
+	size_t i, j;
+
+	for (i = 0; i < t->nslots; i++) {
+		const struct slotdef_int *sd = &t->slots[i];
+
+		if (sd->pub.ask && !intents_find(t, sd->pub.ask))
+			return bot_errf(err,
+					"%s:%d:1: slot '%s' asks with unknown intent '%s'",
+					sd->file, sd->line, sd->pub.name,
+					sd->pub.ask);
+	}
+	for (i = 0; i < t->n; i++) {
+		const struct intent *in = &t->v[i].pub;
+
+		for (j = 0; j < in->nrequires; j++) {
+			const struct intent_slotdef *sd =
+				intents_slotdef(t, in->requires[j]);
+
+			if (sd == NULL || sd->ask == NULL)
+				return bot_errf(err,
+						"%s:%d:1: intent '%s' requires slot '%s', which is not defined with an 'ask' intent",
+						in->file, in->line, in->name,
+						in->requires[j]);
+		}
+	}
+	return 0;
+}
+
+struct intents *
+intents_load(const char *dir, struct bot_err *err)
+{
+	struct intents *t = xcalloc(1, sizeof(*t));
+	size_t i;
+
+	t->files = list_json(dir, &t->nfiles, err);
+	if (t->files == NULL)
+		goto fail;
+	for (i = 0; i < t->nfiles; i++)
+		if (load_file(t, t->files[i], err) < 0)
+			goto fail;
+	if (link_slots(t, err) < 0)
+		goto fail;
+	t->md = pcre2_match_data_create(32, NULL);
+	t->mctx = pcre2_match_context_create(NULL);
+	pcre2_set_match_limit(t->mctx, INTENTS_MATCH_LIMIT);
+	pcre2_set_depth_limit(t->mctx, INTENTS_DEPTH_LIMIT);
+	return t;
+fail:
+	intents_free(t);
+	return NULL;
+}
+
+/* Length of the leftmost match of 'p', or -1.  Empty matches don't count. */
+static long
+match_one(struct intents *t, const struct pat *p, const char *text,
+	  size_t len)
+{
+	PCRE2_SIZE *ov;
+	int rc = pcre2_match(p->code, (PCRE2_SPTR)text, len, 0,
+			     PCRE2_NO_UTF_CHECK, t->md, t->mctx);
+
+	if (rc < 0)
+		return -1;
+	ov = pcre2_get_ovector_pointer(t->md);
+	if (ov[1] <= ov[0])
+		return -1;
+	return (long)(ov[1] - ov[0]);
+}
+
+static void
+copy_slots(struct intents *t, const struct intent_int *in, const struct pat *p,
+	   struct intent_match *out)
+{
+	size_t i;
+
+	out->nslots = 0;
+	for (i = 0; i < in->pub.nslots; i++) {
+		struct intent_slot *s = &out->slots[out->nslots];
+		PCRE2_SIZE n = sizeof(s->value);
+
+		if (pcre2_substring_number_from_name(
+			    p->code, (PCRE2_SPTR)in->slots_v[i]) < 0)
+			continue;
+		if (pcre2_substring_copy_byname(t->md,
+						(PCRE2_SPTR)in->slots_v[i],
+						(PCRE2_UCHAR *)s->value,
+						&n) != 0 ||
+		    n == 0)
+			continue;
+		s->name = in->slots_v[i];
+		out->nslots++;
+	}
+}
+
+static bool
+excluded(struct intents *t, const struct intent_int *in, const char *text,
+	 size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < in->nexcl; i++)
+		if (match_one(t, &in->excl[i], text, len) >= 0)
+			return true;
+	return false;
+}
+
+/* Match one intent: the longest of its patterns; -1 for none. */
+static long
+match_intent(struct intents *t, const struct intent_int *in, const char *text,
+	     size_t len, size_t *best_pat)
+{
+	long best = -1, m;
+	size_t i;
+
+	for (i = 0; i < in->npats; i++) {
+		m = match_one(t, &in->pats[i], text, len);
+		if (m > best) {
+			best = m;
+			*best_pat = i;
+		}
+	}
+	return best;
+}
+
+bool
+intents_match(struct intents *t, const char *text, size_t len,
+	      struct intent_match *out)
+{
+	const struct intent_int *win = NULL;
+	long best_len = -1, m;
+	size_t i, pat = 0, win_pat = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < t->n; i++) {
+		const struct intent_int *in = &t->v[i];
+
+		if (in->npats == 0)
+			continue;
+		if (win && in->pub.priority < win->pub.priority)
+			continue;
+		m = match_intent(t, in, text, len, &pat);
+		if (m < 0)
+			continue;
+		if (win && in->pub.priority == win->pub.priority &&
+		    m <= best_len)
+			continue;
+		if (excluded(t, in, text, len))
+			continue;
+		win = in;
+		win_pat = pat;
+		best_len = m;
+	}
+	if (win == NULL)
+		return false;
+	/* Re-run the winner to fill its captures into the match data. */
+	match_one(t, &win->pats[win_pat], text, len);
+	out->intent = &win->pub;
+	out->match_len = (size_t)best_len;
+	copy_slots(t, win, &win->pats[win_pat], out);
+	return true;
+}
+
+bool
+intents_find_slot(struct intents *t, const char *name, const char *text,
+		  size_t len, char *value)
+{
+	size_t i;
+	PCRE2_SIZE n = INTENTS_SLOT_MAX;
+
+	for (i = 0; i < t->nslots; i++) {
+		if (strcmp(t->slots[i].pub.name, name) != 0)
+			continue;
+		if (match_one(t, &t->slots[i].pat, text, len) < 0)
+			return false;
+		return pcre2_substring_copy_byname(t->md, (PCRE2_SPTR)name,
+						   (PCRE2_UCHAR *)value,
+						   &n) == 0 &&
+		       n > 0;
+	}
+	return false;
+}
+
+const struct intent *
+intents_find(const struct intents *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->v[i].pub.name, name) == 0)
+			return &t->v[i].pub;
+	return NULL;
+}
+
+size_t
+intents_count(const struct intents *t)
+{
+	return t->n;
+}
+
+const struct intent *
+intents_at(const struct intents *t, size_t i)
+{
+	return i < t->n ? &t->v[i].pub : NULL;
+}
+
+const struct intent_slotdef *
+intents_slotdef(const struct intents *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->nslots; i++)
+		if (strcmp(t->slots[i].pub.name, name) == 0)
+			return &t->slots[i].pub;
+	return NULL;
+}
+
+/* Report helper: locates 's' in the intent's file after the intent. */
+struct reporter {
+	intents_report_fn *fn;
+	void *ctx;
+	int problems;
+	const char *file;	/* cached file text belongs to this path */
+	char *text;
+};
+
+static void
+report(struct reporter *r, const struct intent_int *in, const char *s,
+       const char *reason)
+{
+	char where[300];
+	int line = in->pub.line, col = 1;
+
+	if (r->file != in->pub.file) {
+		free(r->text);
+		r->text = util_read_file(in->pub.file, NULL);
+		r->file = in->pub.file;
+	}
+	if (s && r->text)
+		locate_str(r->text, in->offset, s, &line, &col);
+	snprintf(where, sizeof(where), "%s:%d:%d", in->pub.file, line, col);
+	r->problems++;
+	if (r->fn)
+		r->fn(r->ctx, where, reason);
+}
+
+int
+intents_check(struct intents *t, intents_report_fn *fn, void *ctx)
+{
+	struct reporter r = {fn, ctx, 0, NULL, NULL};
+	struct intent_match m;
+	char reason[512], *norm;
+	size_t i, j, len, pat;
+
+	for (i = 0; i < t->n; i++) {
+		const struct intent_int *in = &t->v[i];
+
+		for (j = 0; j < in->npats; j++)
+			if (pcre2_match(in->pats[j].code, (PCRE2_SPTR) "", 0,
+					0, 0, t->md, t->mctx) >= 0) {
+				snprintf(reason, sizeof(reason),
+					 "pattern '%s' of '%s' matches the empty string",
+					 in->pats[j].src, in->pub.name);
+				report(&r, in, in->pats[j].src, reason);
+			}
+		if (in->npats > 0 && in->nexamples == 0) {
+			snprintf(reason, sizeof(reason),
+				 "intent '%s' has patterns but no examples",
+				 in->pub.name);
+			report(&r, in, NULL, reason);
+		}
+		if (in->npats == 0 && in->nexamples > 0) {
+			snprintf(reason, sizeof(reason),
+				 "intent '%s' has examples but no patterns",
+				 in->pub.name);
+			report(&r, in, NULL, reason);
+		}
+		for (j = 0; in->npats && j < in->nexamples; j++) {
+			const char *ex = in->examples[j];
+
+			len = strlen(ex);
+			norm = xmalloc(len + 1);
+			len = text_normalize(ex, len, norm, len + 1);
+			if (!intents_match(t, norm, len, &m) ||
+			    m.intent != &in->pub) {
+				bool own = match_intent(t, in, norm, len,
+							&pat) >= 0 &&
+					   !excluded(t, in, norm, len);
+
+				if (!own)
+					snprintf(reason, sizeof(reason),
+						 "example '%s' does not match its intent '%s'",
+						 ex, in->pub.name);
+				else
+					snprintf(reason, sizeof(reason),
+						 "example '%s' of '%s' is shadowed by '%s' (priority %d vs %d)",
+						 ex, in->pub.name,
+						 m.intent->name,
+						 m.intent->priority,
+						 in->pub.priority);
+				report(&r, in, ex, reason);
+			}
+			free(norm);
+		}
+		for (j = 0; j < in->ncounters; j++) {
+			const char *ex = in->counters[j];
+
+			len = strlen(ex);
+			norm = xmalloc(len + 1);
+			len = text_normalize(ex, len, norm, len + 1);
+			if (intents_match(t, norm, len, &m) &&
+			    m.intent == &in->pub) {
+				snprintf(reason, sizeof(reason),
+					 "counter-example '%s' matches '%s'",
+					 ex, in->pub.name);
+				report(&r, in, ex, reason);
+			}
+			free(norm);
+		}
+	}
+	free(r.text);
+	return r.problems;
+}
+
+void
+intents_free(struct intents *t)
+{
+	size_t i, j;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++) {
+		struct intent_int *in = &t->v[i];
+
+		for (j = 0; j < in->npats; j++)
+			pat_free(&in->pats[j]);
+		for (j = 0; j < in->nexcl; j++)
+			pat_free(&in->excl[j]);
+		free(in->pats);
+		free(in->excl);
+		strings_free(in->examples, in->nexamples);
+		strings_free(in->counters, in->ncounters);
+		strings_free(in->requires_v, in->pub.nrequires);
+		strings_free(in->slots_v, in->pub.nslots);
+		free((char *)in->pub.name);
+		free((char *)in->pub.topic);
+	}
+	free(t->v);
+	for (i = 0; i < t->nslots; i++) {
+		pat_free(&t->slots[i].pat);
+		free((char *)t->slots[i].pub.name);
+		free((char *)t->slots[i].pub.ask);
+	}
+	free(t->slots);
+	strings_free(t->files, t->nfiles);
+	pcre2_match_data_free(t->md);
+	pcre2_match_context_free(t->mctx);
+	free(t);
+}

@@ -1,0 +1,556 @@
+/*
+ * scripts.c - see scripts.h.
+ */
+#include "scripts.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intents.h"
+#include "util.h"
+
+#define SCRIPTS_MAX_BUTTONS 6
+
+struct scripts {
+	struct script *v;
+	size_t n;
+	char **files;
+	size_t nfiles;
+};
+
+/*
+ * Parse the {slot}s of 'text'.  Returns the number of slots, or -1 when a
+ * brace is unbalanced or a name is not [a-z_][a-z0-9_]*.
+ */
+static int
+parse_slots(const char *text, scripts_slot_fn *fn, void *ctx)
+{
+	const char *p = text, *close;
+	int n = 0;
+
+	for (; *p; p++) {
+		size_t len, i;
+
+		if (*p == '}')
+			return -1;
+		if (*p != '{')
+			continue;
+		close = strchr(p + 1, '}');
+		if (close == NULL)
+			return -1;
+		len = (size_t)(close - p - 1);
+		if (len == 0 || len > SCRIPTS_SLOT_NAME_MAX)
+			return -1;
+		for (i = 0; i < len; i++) {
+			char c = p[1 + i];
+
+			if (!((c >= 'a' && c <= 'z') || c == '_' ||
+			      (i > 0 && c >= '0' && c <= '9')))
+				return -1;
+		}
+		if (fn)
+			fn(ctx, p + 1, len);
+		n++;
+		p = close;
+	}
+	return n;
+}
+
+void
+scripts_foreach_slot(const char *text, scripts_slot_fn *fn, void *ctx)
+{
+	parse_slots(text, fn, ctx);
+}
+
+static char **
+copy_strings(json_t *arr, size_t *n, bool *bad)
+{
+	char **v;
+	json_t *e;
+	size_t i;
+
+	*n = 0;
+	*bad = false;
+	if (arr == NULL)
+		return NULL;
+	if (!json_is_array(arr)) {
+		*bad = true;
+		return NULL;
+	}
+	v = xcalloc(json_array_size(arr) + 1, sizeof(char *));
+	json_array_foreach(arr, i, e) {
+		if (!json_is_string(e) || json_string_value(e)[0] == '\0') {
+			*bad = true;
+			continue;
+		}
+		v[(*n)++] = xstrdup(json_string_value(e));
+	}
+	return v;
+}
+
+static void
+script_clear(struct script *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->ntags; i++)
+		free((char *)sc->tags[i]);
+	free((void *)sc->tags);
+	for (i = 0; i < sc->nvariants; i++)
+		free((char *)sc->variants[i].text);
+	free((void *)sc->variants);
+	for (i = 0; i < sc->nbuttons; i++) {
+		free((char *)sc->buttons[i].title);
+		free((char *)sc->buttons[i].payload);
+	}
+	free((void *)sc->buttons);
+	free((char *)sc->id);
+	free((char *)sc->intent);
+	free((char *)sc->author);
+	free((char *)sc->approver);
+}
+
+static void
+locate_id(const char *text, long from, const char *id, int *line, int *col)
+{
+	json_t *j = json_string(id);
+	char *lit = json_dumps(j, JSON_ENCODE_ANY);
+
+	*line = 1;
+	*col = 1;
+	if (lit)
+		util_locate(text, from > 0 ? (size_t)from : 0, lit, line,
+			    col);
+	free(lit);
+	json_decref(j);
+}
+
+static int
+load_buttons(struct script *sc, json_t *arr, const char *where,
+	     struct bot_err *err)
+{
+	struct script_button *b;
+	json_error_t jerr;
+	json_t *e;
+	size_t i;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > SCRIPTS_MAX_BUTTONS)
+		return bot_errf(err,
+				"%s: 'buttons' must be an array of at most %d buttons",
+				where, SCRIPTS_MAX_BUTTONS);
+	b = xcalloc(json_array_size(arr) + 1, sizeof(*b));
+	sc->buttons = b;
+	json_array_foreach(arr, i, e) {
+		const char *title, *payload;
+
+		if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:s, s:s}",
+				   "title", &title, "payload", &payload) < 0)
+			return bot_errf(err, "%s: button %zu: %s", where,
+					i + 1, jerr.text);
+		if (title[0] == '\0' || payload[0] == '\0')
+			return bot_errf(err,
+					"%s: button %zu: empty title or payload",
+					where, i + 1);
+		b[i].title = xstrdup(title);
+		b[i].payload = xstrdup(payload);
+		sc->nbuttons++;
+	}
+	return 0;
+}
+
+static int
+load_script(struct scripts *s, json_t *obj, const char *file,
+	    const char *text, long *cursor, struct bot_err *err)
+{
+	struct script *sc;
+	struct script_variant *vars;
+	json_error_t jerr;
+	const char *id = NULL, *intent = NULL, *status = NULL;
+	const char *author = NULL, *approver = NULL;
+	json_t *tags = NULL, *variants = NULL, *buttons = NULL, *e;
+	int version = 0, needs_human = 0, line = 1, col = 1;
+	char where[400], **tagv;
+	size_t i, ntags;
+	bool bad;
+
+	if (json_unpack_ex(obj, &jerr, JSON_STRICT,
+			   "{s:s, s:s, s:s, s:i, s:s, s?s, s?o, s:o, s?o, s?b}",
+			   "id", &id, "intent", &intent, "status", &status,
+			   "version", &version, "author", &author, "approver",
+			   &approver, "tags", &tags, "variants", &variants,
+			   "buttons", &buttons, "needs_human",
+			   &needs_human) < 0) {
+		const char *nm = json_string_value(json_object_get(obj, "id"));
+
+		if (nm)
+			locate_id(text, *cursor, nm, &line, &col);
+		return bot_errf(err, "%s:%d:%d: script%s%s: %s", file, line,
+				col, nm ? " " : "", nm ? nm : "", jerr.text);
+	}
+	{
+		json_t *j = json_string(id);
+		char *lit = json_dumps(j, JSON_ENCODE_ANY);
+		long off = util_locate(text, (size_t)*cursor, lit, &line, &col);
+
+		if (off >= 0)
+			*cursor = off;
+		else
+			locate_id(text, 0, id, &line, &col);
+		free(lit);
+		json_decref(j);
+	}
+	snprintf(where, sizeof(where), "%s:%d:%d: script '%s'", file, line,
+		 col, id);
+	if (version < 1)
+		return bot_errf(err, "%s: version must be 1 or more", where);
+	if (strcmp(status, "approved") != 0 && strcmp(status, "draft") != 0)
+		return bot_errf(err,
+				"%s: unknown status '%s' (approved or draft)",
+				where, status);
+	if (strcmp(status, "approved") == 0 &&
+	    (approver == NULL || approver[0] == '\0'))
+		return bot_errf(err, "%s: an approved script needs an approver",
+				where);
+	if (author[0] == '\0')
+		return bot_errf(err, "%s: empty author", where);
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->v[i].id, id) == 0 &&
+		    s->v[i].version == version)
+			return bot_errf(err, "%s: %s@%d is already defined at %s:%d",
+					where, id, version, s->v[i].file,
+					s->v[i].line);
+
+	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	sc = &s->v[s->n++];
+	memset(sc, 0, sizeof(*sc));
+	sc->id = xstrdup(id);
+	sc->intent = xstrdup(intent);
+	sc->version = version;
+	sc->approved = strcmp(status, "approved") == 0;
+	sc->author = xstrdup(author);
+	sc->approver = approver ? xstrdup(approver) : NULL;
+	sc->needs_human = needs_human != 0;
+	sc->file = file;
+	sc->line = line;
+	sc->col = col;
+	snprintf(sc->ref, sizeof(sc->ref), "%s@%d", id, version);
+
+	tagv = copy_strings(tags, &ntags, &bad);
+	sc->tags = (const char *const *)tagv;
+	sc->ntags = ntags;
+	if (bad)
+		return bot_errf(err, "%s: 'tags' must be an array of strings",
+				where);
+
+	if (!json_is_array(variants) || json_array_size(variants) == 0)
+		return bot_errf(err,
+				"%s: 'variants' must be a non-empty array of strings",
+				where);
+	vars = xcalloc(json_array_size(variants), sizeof(*vars));
+	sc->variants = vars;
+	json_array_foreach(variants, i, e) {
+		const char *v = json_string_value(e);
+		int n;
+
+		if (v == NULL || v[0] == '\0')
+			return bot_errf(err,
+					"%s: variant %zu must be a non-empty string",
+					where, i + 1);
+		n = parse_slots(v, NULL, NULL);
+		if (n < 0)
+			return bot_errf(err,
+					"%s: variant %zu has a malformed {slot}: '%s'",
+					where, i + 1, v);
+		vars[i].text = xstrdup(v);
+		vars[i].nslots = (size_t)n;
+		sc->nvariants++;
+	}
+	return load_buttons(sc, buttons, where, err);
+}
+
+static int
+load_file(struct scripts *s, const char *path, struct bot_err *err)
+{
+	json_error_t jerr;
+	json_t *root, *arr = NULL, *v;
+	char *text;
+	size_t i, len;
+	long cursor = 0;
+	int rc = -1;
+
+	text = util_read_file(path, &len);
+	if (text == NULL)
+		return bot_errf(err, "cannot read '%s'", path);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		bot_errf(err, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+			 jerr.text);
+		goto out;
+	}
+	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s:o}", "scripts",
+			   &arr) < 0 ||
+	    !json_is_array(arr)) {
+		bot_errf(err, "%s:1:1: %s", path,
+			 arr ? "'scripts' must be an array" : jerr.text);
+		goto out;
+	}
+	json_array_foreach(arr, i, v) {
+		if (!json_is_object(v)) {
+			bot_errf(err, "%s:1:1: script #%zu is not an object",
+				 path, i + 1);
+			goto out;
+		}
+		if (load_script(s, v, path, text, &cursor, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	free(text);
+	return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct scripts *
+scripts_load(const char *dir, struct bot_err *err)
+{
+	struct scripts *s = xcalloc(1, sizeof(*s));
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	size_t i;
+
+	if (d == NULL) {
+		bot_errf(err, "cannot open directory '%s'", dir);
+		goto fail;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+
+		if (l < 6 || e->d_name[0] == '.' ||
+		    strcmp(e->d_name + l - 5, ".json") != 0)
+			continue;
+		s->files = xrealloc(s->files,
+				    (s->nfiles + 1) * sizeof(char *));
+		s->files[s->nfiles++] = util_path_join(dir, e->d_name);
+	}
+	closedir(d);
+	if (s->nfiles == 0) {
+		bot_errf(err, "no .json files in '%s'", dir);
+		goto fail;
+	}
+	qsort(s->files, s->nfiles, sizeof(char *), cmp_str);
+	for (i = 0; i < s->nfiles; i++)
+		if (load_file(s, s->files[i], err) < 0)
+			goto fail;
+	return s;
+fail:
+	scripts_free(s);
+	return NULL;
+}
+
+const struct script *
+scripts_for_intent(const struct scripts *s, const char *intent)
+{
+	const struct script *best = NULL;
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		const struct script *sc = &s->v[i];
+
+		if (!sc->approved || strcmp(sc->intent, intent) != 0)
+			continue;
+		if (best == NULL || sc->version > best->version)
+			best = sc;
+	}
+	return best;
+}
+
+size_t
+scripts_count(const struct scripts *s)
+{
+	return s->n;
+}
+
+const struct script *
+scripts_at(const struct scripts *s, size_t i)
+{
+	return i < s->n ? &s->v[i] : NULL;
+}
+
+static const char *
+slot_value(const struct intent_slot *slots, size_t nslots, const char *name,
+	   size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < nslots; i++)
+		if (slots[i].name && strlen(slots[i].name) == len &&
+		    memcmp(slots[i].name, name, len) == 0 &&
+		    slots[i].value[0])
+			return slots[i].value;
+	return NULL;
+}
+
+struct fill_check {
+	const struct intent_slot *slots;
+	size_t nslots;
+	bool ok;
+	const char *missing;
+};
+
+static void
+check_slot(void *ctx, const char *name, size_t len)
+{
+	struct fill_check *fc = ctx;
+
+	if (slot_value(fc->slots, fc->nslots, name, len))
+		return;
+	if (fc->ok)
+		fc->missing = name;
+	fc->ok = false;
+}
+
+static bool
+fillable(const struct script_variant *v, const struct intent_slot *slots,
+	 size_t nslots, const char **missing)
+{
+	struct fill_check fc = {slots, nslots, true, NULL};
+
+	if (v->nslots == 0)
+		return true;
+	parse_slots(v->text, check_slot, &fc);
+	if (!fc.ok && missing && *missing == NULL)
+		*missing = fc.missing;
+	return fc.ok;
+}
+
+int
+scripts_render(const struct script *sc, uint32_t pick,
+	       const struct intent_slot *slots, size_t nslots,
+	       struct strbuf *out, char *missing)
+{
+	const char *first_missing = NULL, *p, *q;
+	size_t i, best = 0, count = 0, chosen = 0;
+	bool any = false;
+
+	for (i = 0; i < sc->nvariants; i++) {
+		if (!fillable(&sc->variants[i], slots, nslots, &first_missing))
+			continue;
+		if (!any || sc->variants[i].nslots > best) {
+			best = sc->variants[i].nslots;
+			count = 0;
+		}
+		any = true;
+		if (sc->variants[i].nslots == best)
+			count++;
+	}
+	if (!any) {
+		if (missing && first_missing) {
+			size_t l = strcspn(first_missing, "}");
+
+			if (l > SCRIPTS_SLOT_NAME_MAX)
+				l = SCRIPTS_SLOT_NAME_MAX;
+			memcpy(missing, first_missing, l);
+			missing[l] = '\0';
+		}
+		return -1;
+	}
+	pick %= (uint32_t)count;
+	for (i = 0; i < sc->nvariants; i++) {
+		if (sc->variants[i].nslots != best ||
+		    !fillable(&sc->variants[i], slots, nslots, NULL))
+			continue;
+		if (pick-- == 0) {
+			chosen = i;
+			break;
+		}
+	}
+	for (p = sc->variants[chosen].text; *p; p = q) {
+		q = strchr(p, '{');
+		if (q == NULL) {
+			strbuf_addstr(out, p);
+			break;
+		}
+		strbuf_add(out, p, (size_t)(q - p));
+		p = q + 1;
+		q = strchr(p, '}');
+		strbuf_addstr(out, slot_value(slots, nslots, p,
+					      (size_t)(q - p)));
+		q++;
+	}
+	return 0;
+}
+
+static bool
+contains_ci(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle), i;
+
+	if (n == 0)
+		return true;
+	for (; *hay; hay++) {
+		for (i = 0; i < n; i++) {
+			char a = hay[i], b = needle[i];
+
+			if (a >= 'A' && a <= 'Z')
+				a = (char)(a - 'A' + 'a');
+			if (b >= 'A' && b <= 'Z')
+				b = (char)(b - 'A' + 'a');
+			if (a != b)
+				break;
+		}
+		if (i == n)
+			return true;
+	}
+	return false;
+}
+
+size_t
+scripts_search(const struct scripts *s, const char *word, scripts_hit_fn *fn,
+	       void *ctx)
+{
+	size_t i, j, hits = 0;
+
+	for (i = 0; i < s->n; i++) {
+		const struct script *sc = &s->v[i];
+		bool hit = contains_ci(sc->id, word) ||
+			   contains_ci(sc->intent, word);
+
+		for (j = 0; !hit && j < sc->ntags; j++)
+			hit = contains_ci(sc->tags[j], word);
+		for (j = 0; !hit && j < sc->nvariants; j++)
+			hit = contains_ci(sc->variants[j].text, word);
+		if (!hit)
+			continue;
+		hits++;
+		if (fn)
+			fn(ctx, sc);
+	}
+	return hits;
+}
+
+void
+scripts_free(struct scripts *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->n; i++)
+		script_clear(&s->v[i]);
+	free(s->v);
+	for (i = 0; i < s->nfiles; i++)
+		free(s->files[i]);
+	free(s->files);
+	free(s);
+}

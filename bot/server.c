@@ -1,0 +1,643 @@
+/*
+ * server.c - see server.h.  The only place, with session.c, that knows lws.
+ */
+#include "server.h"
+
+#include <libwebsockets.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "config.h"
+#include "content.h"
+#include "convtab.h"
+#include "intents.h"
+#include "protocol.h"
+#include "scripts.h"
+#include "session.h"
+#include "store.h"
+#include "text.h"
+#include "util.h"
+
+#define SERVER_RATE_WINDOW_MS 10000
+#define SERVER_DRAIN_MS 3000
+#define SERVER_BUYER_PATH "/ws/buyer"
+
+static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t reload_requested;
+
+/* Shared with the writer thread: only ever read there. */
+struct waker {
+	struct lws_context *volatile cx;
+};
+
+/* Per-vhost state: created in PROTOCOL_INIT, freed in PROTOCOL_DESTROY. */
+struct vhd {
+	struct lws_context *cx;
+	struct bot *bot;
+	struct session_registry reg;
+	struct convtab *convs;
+	struct session_limits limits;
+	struct dialog_turn turn;	/* reused for every message */
+	struct strbuf frame;		/* reused for formatting */
+	char *scratch;			/* RX reassembly, frame_max bytes */
+	bool draining;
+};
+
+/* A reply waiting for its turn to be committed. */
+struct pending {
+	uint64_t session_id;
+	char reply_to[64];
+	char sender[64];
+	size_t nframes;
+	struct strbuf frames[2];
+};
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		interrupted = 1;
+}
+
+static void
+wake_loop(void *arg)
+{
+	struct waker *w = arg;
+	struct lws_context *cx = w->cx;
+
+	if (cx)
+		lws_cancel_service(cx);
+}
+
+static void
+pending_free(struct pending *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nframes; i++)
+		strbuf_release(&p->frames[i]);
+	free(p);
+}
+
+/* Queue an error frame on our own connection; -1 means drop it. */
+static int
+send_error(struct vhd *vhd, struct session *pss, const char *code,
+	   const char *message, const char *reply_to, const char *sender)
+{
+	strbuf_reset(&vhd->frame);
+	protocol_format_error(&vhd->frame, code, message, reply_to, sender);
+	return session_send(pss, vhd->frame.buf, vhd->frame.len);
+}
+
+/* ---- identity at the handshake ---------------------------------------- */
+
+struct ident {
+	char buyer[64];
+	bool gateway;
+	unsigned int status;		/* 0 = accepted, else HTTP status */
+	const char *why;
+};
+
+static const char *
+urlarg(struct lws *wsi, const char *name, char *buf, int len)
+{
+	const char *v = lws_get_urlarg_by_name(wsi, name, buf, len);
+
+	return v && *v ? v : NULL;
+}
+
+static void
+identify(struct lws *wsi, const struct config *cfg, struct ident *id)
+{
+	char uri[128], b[96], t[48], s[96], k[160], hdr[192];
+	const char *buyer, *ts, *sig, *key = NULL;
+	enum auth_result r;
+
+	memset(id, 0, sizeof(*id));
+	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
+	    strcmp(uri, SERVER_BUYER_PATH) != 0) {
+		id->status = HTTP_STATUS_NOT_FOUND;
+		id->why = "no websocket here: buyers connect to /ws/buyer";
+		return;
+	}
+	buyer = urlarg(wsi, "buyer=", b, sizeof(b));
+	ts = urlarg(wsi, "ts=", t, sizeof(t));
+	sig = urlarg(wsi, "sig=", s, sizeof(s));
+	key = urlarg(wsi, "key=", k, sizeof(k));
+	if (key == NULL &&
+	    lws_hdr_copy(wsi, hdr, sizeof(hdr),
+			 WSI_TOKEN_HTTP_AUTHORIZATION) > 7 &&
+	    strncmp(hdr, "Bearer ", 7) == 0)
+		key = hdr + 7;
+
+	if (key) {
+		if (cfg->auth && !auth_key_ok(cfg->api_key, key)) {
+			id->status = HTTP_STATUS_UNAUTHORIZED;
+			id->why = "wrong api key";
+			return;
+		}
+		id->gateway = true;
+		return;
+	}
+	if (cfg->auth) {
+		r = auth_verify(cfg->auth_secret, buyer, ts, sig,
+				util_now_ms() / 1000, cfg->auth_max_skew_s);
+		if (r != AUTH_OK) {
+			id->status = HTTP_STATUS_UNAUTHORIZED;
+			id->why = auth_result_name(r);
+			return;
+		}
+	} else if (buyer && !auth_id_valid(buyer)) {
+		id->status = HTTP_STATUS_BAD_REQUEST;
+		id->why = "bad buyer id: 1 to 63 of A-Z a-z 0-9 _ . : @ -";
+		return;
+	}
+	if (buyer)
+		snprintf(id->buyer, sizeof(id->buyer), "%s", buyer);
+}
+
+/* ---- one buyer frame ---------------------------------------------------- */
+
+static void
+fill_turn(struct store_turn *t, const struct conversation *c,
+	  const struct inbound *in, const struct dialog_turn *dt,
+	  int64_t now_ms, struct strbuf *textbuf)
+{
+	memset(t, 0, sizeof(*t));
+	t->buyer = c->buyer;
+	t->msg_id = in->id;
+	if (in->type == INBOUND_BUTTON) {
+		strbuf_reset(textbuf);
+		strbuf_addf(textbuf, "[button] %s", in->payload);
+		t->text = textbuf->buf;
+	} else {
+		t->text = in->text;
+	}
+	t->normalized = dt->normalized.buf;
+	t->at_ms = now_ms;
+	t->intent = dt->intent;
+	t->topic = dt->topic;
+	t->action = dialog_action_name(dt->action);
+	t->script = dt->script;
+	t->reply = dt->action == DIALOG_SILENT ? NULL : dt->reply.buf;
+	t->reply_ms = now_ms;
+	t->unmatched = dt->unmatched;
+	t->escalation = dt->new_escalation
+				? dialog_escalation_name(dt->escalation)
+				: NULL;
+	t->state = dialog_state_name(c->state);
+	t->misses = c->misses;
+	t->last_intent = c->last_intent[0] ? c->last_intent : NULL;
+	t->order_id = c->order_id[0] ? c->order_id : NULL;
+}
+
+static struct pending *
+make_pending(struct session *pss, const struct inbound *in,
+	     const struct dialog_turn *dt, const char *sender,
+	     const struct conversation *c)
+{
+	struct pending *p = xcalloc(1, sizeof(*p));
+	struct outbound_button btn[8];
+	struct outbound_reply r;
+	size_t i;
+
+	p->session_id = pss->id;
+	snprintf(p->reply_to, sizeof(p->reply_to), "%s", in->id ? in->id : "");
+	snprintf(p->sender, sizeof(p->sender), "%s", sender ? sender : "");
+	if (dt->action == DIALOG_SILENT)
+		return p;
+	memset(&r, 0, sizeof(r));
+	r.reply_to = in->id;
+	r.sender = sender;
+	r.text = dt->reply.buf;
+	r.intent = dt->intent;
+	r.topic = dt->topic;
+	r.action = dialog_action_name(dt->action);
+	r.script = dt->script;
+	for (i = 0; i < dt->nbuttons && i < ARRAY_SIZE(btn); i++) {
+		btn[i].title = dt->buttons[i].title;
+		btn[i].payload = dt->buttons[i].payload;
+	}
+	r.buttons = btn;
+	r.nbuttons = i;
+	strbuf_init(&p->frames[0]);
+	protocol_format_reply(&p->frames[0], &r);
+	p->nframes = 1;
+	if (dt->new_escalation) {
+		strbuf_init(&p->frames[1]);
+		protocol_format_status(&p->frames[1],
+				       dialog_state_name(c->state), -1, -1,
+				       sender);
+		p->nframes = 2;
+	}
+	return p;
+}
+
+static int
+handle_frame(struct vhd *vhd, struct session *pss, const char *msg,
+	     size_t len)
+{
+	const struct config *cfg = vhd->bot->cfg;
+	struct protocol_err perr;
+	struct inbound in;
+	struct conversation *c;
+	struct dialog_input di;
+	struct store_turn t;
+	struct pending *p;
+	struct strbuf textbuf;
+	const char *buyer = pss->buyer, *sender = NULL;
+	int64_t now = util_now_ms();
+	int rc = 0;
+
+	if (protocol_parse(msg, len, &in, &perr) < 0)
+		return send_error(vhd, pss, perr.code, perr.message,
+				  perr.reply_to, NULL);
+	if (in.sender || pss->gateway) {
+		if (in.sender == NULL) {
+			rc = send_error(vhd, pss, PROTO_BAD_REQUEST,
+					"frames on a gateway connection need 'sender'",
+					in.id, NULL);
+			goto out;
+		}
+		if (!pss->gateway && cfg->auth) {
+			rc = send_error(vhd, pss, PROTO_FORBIDDEN,
+					"only gateway connections may set 'sender'",
+					in.id, NULL);
+			goto out;
+		}
+		if (!auth_id_valid(in.sender)) {
+			rc = send_error(vhd, pss, PROTO_BAD_REQUEST,
+					"bad 'sender': 1 to 63 of A-Z a-z 0-9 _ . : @ -",
+					in.id, NULL);
+			goto out;
+		}
+		buyer = sender = in.sender;
+	}
+	if (vhd->draining) {
+		rc = send_error(vhd, pss, PROTO_UNAVAILABLE,
+				"the server is restarting: please send again in a moment",
+				in.id, sender);
+		goto out;
+	}
+	if (in.type == INBOUND_MESSAGE &&
+	    text_utf8_chars(in.text, in.text_len) >
+		    (size_t)cfg->max_message_chars) {
+		char m[96];
+
+		snprintf(m, sizeof(m), "text is longer than %d characters",
+			 cfg->max_message_chars);
+		rc = send_error(vhd, pss, PROTO_TOO_LARGE, m, in.id, sender);
+		goto out;
+	}
+	c = convtab_get(vhd->convs, buyer, now, NULL);
+	if (!ratelimit_allow(convtab_ratelimit(c), cfg->rate_limit,
+			     SERVER_RATE_WINDOW_MS, now)) {
+		char m[96];
+
+		snprintf(m, sizeof(m),
+			 "more than %d messages in 10 seconds: wait a moment",
+			 cfg->rate_limit);
+		rc = send_error(vhd, pss, PROTO_RATE_LIMITED, m, in.id, sender);
+		goto out;
+	}
+	memset(&di, 0, sizeof(di));
+	di.text = in.text;
+	di.len = in.text_len;
+	di.button = in.type == INBOUND_BUTTON ? in.payload : NULL;
+	di.order = in.order;
+	if (dialog_handle(vhd->bot->content, &vhd->bot->policy, c, &di, now,
+			  &vhd->turn) < 0) {
+		lwsl_err("dialog failed for buyer '%s'\n", buyer);
+		rc = send_error(vhd, pss, PROTO_UNAVAILABLE,
+				"internal error: please try again", in.id,
+				sender);
+		goto out;
+	}
+	p = make_pending(pss, &in, &vhd->turn, sender, c);
+	strbuf_init(&textbuf);
+	fill_turn(&t, c, &in, &vhd->turn, now, &textbuf);
+	t.user = p;
+	if (store_submit_turn(vhd->bot->store, &t) < 0) {
+		pending_free(p);
+		rc = send_error(vhd, pss, PROTO_BUSY,
+				"the server is busy: please send again in a moment",
+				in.id, sender);
+	}
+	strbuf_release(&textbuf);
+out:
+	inbound_clear(&in);
+	return rc;
+}
+
+/* The writer committed a batch: send the replies it was holding. */
+static void
+deliver_done(struct vhd *vhd)
+{
+	struct store_done done[64];
+	size_t n, i, j;
+
+	while ((n = store_take_done(vhd->bot->store, done,
+				    ARRAY_SIZE(done))) > 0) {
+		for (i = 0; i < n; i++) {
+			struct pending *p = done[i].user;
+			struct session *s =
+				session_registry_find(&vhd->reg, p->session_id);
+			int bad = 0;
+
+			if (s == NULL) {
+				/* the buyer left: the turn is stored anyway */
+			} else if (!done[i].ok) {
+				strbuf_reset(&vhd->frame);
+				protocol_format_error(
+					&vhd->frame, PROTO_UNAVAILABLE,
+					"this message could not be saved: please send it again later",
+					p->reply_to, p->sender[0] ? p->sender
+								  : NULL);
+				bad = session_send(s, vhd->frame.buf,
+						   vhd->frame.len);
+			} else {
+				for (j = 0; j < p->nframes && !bad; j++)
+					bad = session_send(s,
+							   p->frames[j].buf,
+							   p->frames[j].len);
+			}
+			if (bad) {
+				lwsl_warn("dropping session %llu: not reading\n",
+					  (unsigned long long)s->id);
+				session_kill(s);
+			}
+			pending_free(p);
+		}
+	}
+}
+
+/* ---- the buyer protocol ------------------------------------------------- */
+
+static int
+callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+	       void *in, size_t len)
+{
+	struct session *pss = user;
+	struct vhd *vhd = lws_protocol_vh_priv_get(lws_get_vhost(wsi),
+						   lws_get_protocol(wsi));
+	struct ident id;
+	char *msg;
+	size_t msg_len;
+
+	switch (reason) {
+	case LWS_CALLBACK_PROTOCOL_INIT: {
+		struct bot *bot = lws_context_user(lws_get_context(wsi));
+		const struct config *cfg = bot->cfg;
+
+		vhd = lws_protocol_vh_priv_zalloc(lws_get_vhost(wsi),
+						  lws_get_protocol(wsi),
+						  sizeof(*vhd));
+		if (vhd == NULL)
+			abort();	/* OOM, as xmalloc */
+		vhd->cx = lws_get_context(wsi);
+		vhd->bot = bot;
+		vhd->convs = convtab_new((size_t)cfg->max_conversations,
+					 (int64_t)cfg->conversation_ttl_s *
+						 1000);
+		vhd->limits.outq_max = (size_t)cfg->outq_max;
+		vhd->limits.outq_max_bytes = (size_t)cfg->outq_max_bytes;
+		vhd->limits.frame_max = (size_t)cfg->max_frame_bytes;
+		vhd->limits.idle_timeout_s = cfg->idle_timeout_s;
+		vhd->scratch = xmalloc((size_t)cfg->max_frame_bytes + 1);
+		dialog_turn_init(&vhd->turn);
+		strbuf_init(&vhd->frame);
+		break;
+	}
+	case LWS_CALLBACK_PROTOCOL_DESTROY:
+		if (vhd == NULL)
+			break;
+		convtab_free(vhd->convs);
+		dialog_turn_release(&vhd->turn);
+		strbuf_release(&vhd->frame);
+		free(vhd->scratch);
+		break;
+
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		if (vhd == NULL || vhd->draining)
+			return -1;
+		identify(wsi, vhd->bot->cfg, &id);
+		if (id.status) {
+			/* Still HTTP here: answer with a status, then hang up. */
+			lwsl_notice("refused websocket upgrade: %s\n", id.why);
+			lws_return_http_status(wsi, id.status, id.why);
+			return -1;
+		}
+		snprintf(pss->buyer, sizeof(pss->buyer), "%s", id.buyer);
+		pss->gateway = id.gateway;
+		break;
+
+	case LWS_CALLBACK_ESTABLISHED:
+		if (vhd == NULL)
+			return -1;
+		session_start(pss, wsi, &vhd->reg, &vhd->limits);
+		if (!pss->gateway && pss->buyer[0] == '\0') {
+			memcpy(pss->buyer, "anon-", 5);
+			lws_hex_random(vhd->cx, pss->buyer + 5, 17);
+		}
+		break;
+
+	case LWS_CALLBACK_RECEIVE:
+		if (vhd == NULL || pss->wsi == NULL)
+			return -1;
+		if (lws_frame_is_binary(wsi)) {
+			if (!lws_is_final_fragment(wsi))
+				break;
+			return send_error(vhd, pss, PROTO_BAD_REQUEST,
+					  "binary frames are not supported: send JSON text",
+					  NULL, NULL) < 0
+				       ? -1
+				       : 0;
+		}
+		switch (session_receive(pss, in, len,
+					lws_is_final_fragment(wsi),
+					vhd->scratch, &msg, &msg_len)) {
+		case SESSION_RX_MORE:
+			return 0;
+		case SESSION_RX_TOO_BIG:
+			lws_close_reason(wsi,
+					 LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+					 (unsigned char *)"frame too large",
+					 15);
+			return -1;
+		case SESSION_RX_MESSAGE:
+			break;
+		}
+		return handle_frame(vhd, pss, msg, msg_len) < 0 ? -1 : 0;
+
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		if (pss->wsi == NULL)
+			break;
+		return session_writeable(pss);
+
+	case LWS_CALLBACK_CLOSED:
+		if (vhd && pss->wsi)
+			session_clear(pss, &vhd->reg);
+		break;
+
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (vhd == NULL)
+			break;
+		deliver_done(vhd);
+		break;
+
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+	{"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
+	{"xiaoer-buyer", callback_buyer, sizeof(struct session), 0, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---- run ------------------------------------------------------------------ */
+
+static void
+reload_content(struct bot *bot)
+{
+	struct bot_err err = {""};
+	struct content *fresh = content_load(bot->cfg->content, &err);
+
+	if (fresh == NULL) {
+		lwsl_err("reload failed, keeping the live content: %s\n",
+			 err.msg);
+		return;
+	}
+	content_free(bot->content);
+	bot->content = fresh;
+	lwsl_notice("reloaded content from '%s'\n", bot->cfg->content);
+}
+
+static int
+close_all(struct lws_dll2 *d, void *user)
+{
+	struct session *s = lws_container_of(d, struct session, by_id);
+
+	(void)user;
+	session_close_after(s, LWS_CLOSE_STATUS_GOINGAWAY,
+			    "server shutting down");
+	return 0;
+}
+
+static void
+drain(struct lws_context *cx, struct vhd *vhd, struct bot *bot)
+{
+	int64_t deadline = util_now_ms() + SERVER_DRAIN_MS;
+	size_t i;
+
+	if (vhd == NULL)
+		return;
+	vhd->draining = true;
+	store_flush(bot->store);
+	deliver_done(vhd);
+	for (i = 0; i < ARRAY_SIZE(vhd->reg.buckets); i++)
+		lws_dll2_foreach_safe(&vhd->reg.buckets[i], NULL, close_all);
+	while (vhd->reg.count > 0 && util_now_ms() < deadline)
+		if (lws_service(cx, 0) < 0)
+			break;
+}
+
+int
+server_run(struct bot *bot, struct bot_err *err)
+{
+	static const struct lws_protocol_vhost_options pvo_default = {
+		NULL, NULL, "default", "1"};
+	static const struct lws_protocol_vhost_options pvo = {
+		NULL, &pvo_default, "xiaoer-buyer", ""};
+	static const lws_retry_bo_t retry = {
+		.secs_since_valid_ping = 60,
+		.secs_since_valid_hangup = 75,
+	};
+	const struct config *cfg = bot->cfg;
+	struct lws_context_creation_info info;
+	struct lws_http_mount mount;
+	struct lws_context *cx;
+	struct lws_vhost *vh;
+	struct waker waker = {NULL};
+	struct sigaction sa;
+	char www[PATH_MAX];
+	int n = 0;
+
+	/* lws serves files from 'origin' as is: make it absolute. */
+	if (cfg->www[0] == '/')
+		snprintf(www, sizeof(www), "%s", cfg->www);
+	else if (getcwd(www, sizeof(www) - 1) == NULL ||
+		 strlen(www) + strlen(cfg->www) + 2 > sizeof(www))
+		return bot_errf(err, "cannot resolve www directory '%s'",
+				cfg->www);
+	else
+		snprintf(www + strlen(www), sizeof(www) - strlen(www), "/%s",
+			 cfg->www);
+	if (access(www, R_OK | X_OK) != 0)
+		return bot_errf(err, "cannot read www directory '%s'", www);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (store_start_writer(bot->store, wake_loop, &waker, err) < 0)
+		return -1;
+
+	memset(&mount, 0, sizeof(mount));
+	mount.mountpoint = "/";
+	mount.mountpoint_len = 1;
+	mount.origin = www;
+	mount.def = "index.html";
+	mount.origin_protocol = LWSMPRO_FILE;
+
+	memset(&info, 0, sizeof(info));
+	info.port = cfg->port;
+	info.iface = cfg->listen;
+	info.protocols = protocols;
+	info.pvo = &pvo;
+	info.mounts = &mount;
+	info.user = bot;
+	info.retry_and_idle_policy = &retry;
+	info.vhost_name = "default";
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	if (strchr(cfg->listen, ':') == NULL)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+
+	cx = lws_create_context(&info);
+	if (cx == NULL)
+		return bot_errf(err, "cannot listen on %s:%d", cfg->listen,
+				cfg->port);
+	waker.cx = cx;
+	vh = lws_get_vhost_by_name(cx, "default");
+	fprintf(stderr, "xiaoer: listening on http://%s:%d/\n", cfg->listen,
+		vh ? lws_get_vhost_listen_port(vh) : cfg->port);
+	fflush(stderr);
+
+	while (n >= 0 && !interrupted) {
+		n = lws_service(cx, 0);
+		if (reload_requested) {
+			reload_requested = 0;
+			reload_content(bot);
+		}
+	}
+	lwsl_notice("shutting down: draining connections\n");
+	if (vh)
+		drain(cx, lws_protocol_vh_priv_get(vh, &protocols[1]), bot);
+	store_flush(bot->store);
+	waker.cx = NULL;
+	lws_context_destroy(cx);
+	return 0;
+}

@@ -1,0 +1,961 @@
+/*
+ * store.c - see store.h.
+ *
+ * Connections.  store_open() opens the main connection, migrates the file
+ * and prepares every statement once; store_start_writer() opens a second
+ * connection for the writer thread and prepares the same set there.  Each
+ * connection is used by one thread at a time, so both are opened with
+ * SQLITE_OPEN_NOMUTEX.  Statements never leave this file: each use binds
+ * every parameter, steps and resets at once, so no statement keeps a read
+ * or write transaction open between calls.
+ *
+ * SQL.  All of it is in this file as string constants.  Values are bound,
+ * never spliced, with one exception: PRAGMA max_page_count cannot take a
+ * parameter, so its integer argument (from the operator's config, never
+ * from the network) is formatted with sqlite3_snprintf("%lld").
+ *
+ * The writer queue.  store_submit_turn() copies a turn into one allocation
+ * (struct qturn, strings packed after it) and appends it to a FIFO under
+ * st->lock.  opt->queue_max bounds every turn the store holds for the
+ * caller: queued, being written, or finished and not yet taken with
+ * store_take_done().  So the done list is bounded too, and a loop that
+ * stops draining results sees -1 instead of unbounded growth.
+ *
+ * Turns may be submitted before store_start_writer(): they just wait in
+ * the queue (up to queue_max).  The writer takes them when it starts.  If
+ * no writer is ever started, store_flush() and store_close() write them
+ * on the main connection, in the caller's thread, in the same batches.
+ *
+ * The writer takes everything queued (at most STORE_BATCH_MAX turns),
+ * writes it in one BEGIN IMMEDIATE ... COMMIT without holding the lock,
+ * and on any failure rolls the whole batch back and reports every turn of
+ * it as not stored.  Then it appends the results to the done list under
+ * the lock, frees the copies and calls notify once, outside the lock.
+ *
+ * Results still on the done list at store_close() are dropped: their user
+ * pointers belong to the caller, who drains them with store_take_done()
+ * before closing.
+ */
+#include "store.h"
+#include "util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sqlite3.h>
+
+#define STORE_QUEUE_DEFAULT 65536 /* turns, when queue_max is 0 */
+#define STORE_BATCH_MAX	    1024  /* turns per group commit */
+#define STORE_BUSY_MS	    5000  /* sqlite3_busy_timeout */
+
+/*
+ * Forward migrations.  migrations[i] takes the schema from version i to
+ * i + 1 and must end by setting PRAGMA user_version to i + 1; migrate()
+ * runs it in one transaction and checks the bump.  Append only: never
+ * edit a migration that has shipped.
+ */
+static const char *const migrations[] = {
+	/* 1: conversations, messages, unmatched, escalations */
+	"CREATE TABLE conversations ("
+	"  buyer TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  misses INTEGER NOT NULL DEFAULT 0,"
+	"  last_intent TEXT,"
+	"  order_id TEXT,"
+	"  turns INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL"
+	");"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  buyer TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('buyer', 'bot', 'agent')),"
+	"  msg_id TEXT,"
+	"  text TEXT NOT NULL,"
+	"  intent TEXT,"
+	"  topic TEXT,"
+	"  action TEXT,"
+	"  script TEXT,"
+	"  at_ms INTEGER NOT NULL"
+	");"
+	"CREATE INDEX messages_buyer ON messages (buyer, id);"
+	"CREATE INDEX messages_at ON messages (at_ms);"
+	"CREATE TABLE unmatched ("
+	"  id INTEGER PRIMARY KEY,"
+	"  buyer TEXT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  normalized TEXT NOT NULL,"
+	"  at_ms INTEGER NOT NULL"
+	");"
+	"CREATE INDEX unmatched_normalized ON unmatched (normalized);"
+	"CREATE TABLE escalations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  buyer TEXT NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (status IN ('pending', 'claimed', 'resolved',"
+	"                      'cancelled')),"
+	"  at_ms INTEGER NOT NULL"
+	");"
+	"CREATE INDEX escalations_status ON escalations (status, at_ms);"
+	"PRAGMA user_version = 1;",
+};
+
+/* Statements prepared on every connection at open. */
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_UPSERT_CONVERSATION,
+	ST_INSERT_MESSAGE,
+	ST_INSERT_UNMATCHED,
+	ST_INSERT_ESCALATION,
+	ST_COUNTS,
+	ST_MESSAGES_SINCE,
+	ST_USER_VERSION,
+	ST_NR
+};
+
+static const char *const stmt_sql[ST_NR] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_UPSERT_CONVERSATION] =
+		"INSERT INTO conversations (buyer, state, misses, last_intent,"
+		"  order_id, turns, created_ms, updated_ms)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)"
+		" ON CONFLICT (buyer) DO UPDATE SET"
+		"  state = excluded.state,"
+		"  misses = excluded.misses,"
+		"  last_intent = excluded.last_intent,"
+		"  order_id = excluded.order_id,"
+		"  turns = turns + 1,"
+		"  updated_ms = excluded.updated_ms",
+	[ST_INSERT_MESSAGE] =
+		"INSERT INTO messages (buyer, role, msg_id, text, intent,"
+		"  topic, action, script, at_ms)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_INSERT_UNMATCHED] =
+		"INSERT INTO unmatched (buyer, text, normalized, at_ms)"
+		" VALUES (?1, ?2, ?3, ?4)",
+	[ST_INSERT_ESCALATION] =
+		"INSERT INTO escalations (buyer, reason, at_ms)"
+		" VALUES (?1, ?2, ?3)",
+	[ST_COUNTS] = "SELECT (SELECT count(*) FROM conversations),"
+		      "  (SELECT count(*) FROM messages),"
+		      "  (SELECT count(*) FROM unmatched),"
+		      "  (SELECT count(*) FROM escalations)",
+	[ST_MESSAGES_SINCE] =
+		"SELECT id, buyer, role, msg_id, text, intent, topic,"
+		"  action, script, at_ms"
+		" FROM messages WHERE at_ms >= ?1 ORDER BY id",
+	[ST_USER_VERSION] = "PRAGMA user_version",
+};
+
+struct conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_NR];
+};
+
+/* A submitted turn: the struct and every string in one allocation. */
+struct qturn {
+	struct qturn *next;
+	struct store_turn t; /* strings point into buf */
+	char buf[];
+};
+
+/* The string members of struct store_turn, for copying. */
+static const size_t turn_strings[] = {
+	offsetof(struct store_turn, buyer),
+	offsetof(struct store_turn, msg_id),
+	offsetof(struct store_turn, text),
+	offsetof(struct store_turn, normalized),
+	offsetof(struct store_turn, intent),
+	offsetof(struct store_turn, topic),
+	offsetof(struct store_turn, action),
+	offsetof(struct store_turn, script),
+	offsetof(struct store_turn, reply),
+	offsetof(struct store_turn, escalation),
+	offsetof(struct store_turn, state),
+	offsetof(struct store_turn, last_intent),
+	offsetof(struct store_turn, order_id),
+};
+
+struct store {
+	char *path;
+	struct store_options opt;
+	struct conn main;   /* the opener's connection */
+	struct conn writer; /* the writer thread's connection */
+	bool writer_running;
+	pthread_t thread;
+	store_notify_fn *notify;
+	void *notify_arg;
+	size_t queue_max; /* from opt, never changes */
+
+	/* Everything below is protected by 'lock'. */
+	pthread_mutex_t lock;
+	pthread_cond_t work;	   /* the queue grew, or stop was set */
+	pthread_cond_t idle;	   /* the writer finished a batch */
+	struct qturn *head, *tail; /* submitted, not yet being written */
+	size_t held; /* queued + being written + done, not yet taken */
+	bool busy;   /* the writer is between taking a batch and idle */
+	bool stop;
+	struct store_done *done; /* results from done_head to done_len */
+	size_t done_head, done_len, done_alloc;
+};
+
+/* --- statements --------------------------------------------------------- */
+
+static const char *
+req(const char *s)
+{
+	return s ? s : "";
+}
+
+/* Bind a string, or SQL NULL for a NULL pointer. */
+static int
+bind_str(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Run a statement that returns no rows, and reset it.  SQLITE_OK or error. */
+static int
+step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Run a one-shot statement returning one integer (a PRAGMA). */
+static int
+query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(s, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_ERROR;
+	}
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* --- connections -------------------------------------------------------- */
+
+static bool
+is_memory(const char *path)
+{
+	return path[0] == '\0' || strcmp(path, ":memory:") == 0;
+}
+
+/* Create the parent directory of 'path' if it is missing (one level). */
+static int
+make_parent(const char *path, struct bot_err *err)
+{
+	const char *slash = strrchr(path, '/');
+	struct stat sb;
+	char *dir;
+	int rc = 0;
+
+	if (slash == NULL || slash == path)
+		return 0;
+	dir = xstrndup(path, (size_t)(slash - path));
+	if (stat(dir, &sb) < 0 && mkdir(dir, 0750) < 0 && errno != EEXIST)
+		rc = bot_errf(err,
+			      "cannot open database '%s': "
+			      "cannot create directory '%s': %s",
+			      path, dir, strerror(errno));
+	free(dir);
+	return rc;
+}
+
+/* Turn on WAL; fails unless the file really is in WAL mode afterwards. */
+static int
+set_wal(sqlite3 *db, const char *path, struct bot_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	const char *mode;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		rc = bot_errf(err, "cannot open database '%s': %s", path,
+			      sqlite3_errmsg(db));
+		goto out;
+	}
+	mode = (const char *)sqlite3_column_text(s, 0);
+	if (mode == NULL || strcmp(mode, "wal") != 0) {
+		rc = bot_errf(err,
+			      "cannot open database '%s': "
+			      "journal mode is '%s', not 'wal'",
+			      path, mode ? mode : "");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+set_max_pages(sqlite3 *db, int max_mb)
+{
+	char sql[64];
+	int64_t page_size = 0, pages;
+	int rc;
+
+	rc = query_int(db, "PRAGMA page_size", &page_size);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (page_size <= 0)
+		return SQLITE_ERROR;
+	pages = (int64_t)max_mb * 1024 * 1024 / page_size;
+	if (pages < 1)
+		pages = 1;
+	sqlite3_snprintf(sizeof(sql), sql, "PRAGMA max_page_count = %lld",
+			 (long long)pages);
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* Open 'path' and apply the per-connection settings. */
+static int
+conn_open(struct conn *c, const char *path, const struct store_options *opt,
+	  struct bot_err *err)
+{
+	const char *sync;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = sqlite3_open_v2(path, &c->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		bot_errf(err, "cannot open database '%s': %s", path,
+			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, STORE_BUSY_MS);
+	if (!is_memory(path) && set_wal(c->db, path, err) < 0)
+		goto fail;
+	sync = opt->sync_full ? "PRAGMA synchronous = FULL"
+			      : "PRAGMA synchronous = NORMAL";
+	rc = sqlite3_exec(c->db, sync, NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(c->db, "PRAGMA foreign_keys = ON", NULL, NULL,
+				  NULL);
+	if (rc == SQLITE_OK && opt->max_mb > 0)
+		rc = set_max_pages(c->db, opt->max_mb);
+	if (rc != SQLITE_OK) {
+		bot_errf(err, "cannot open database '%s': %s", path,
+			 sqlite3_errmsg(c->db));
+		goto fail;
+	}
+	return 0;
+fail:
+	sqlite3_close(c->db);
+	c->db = NULL;
+	return -1;
+}
+
+static int
+conn_prepare(struct conn *c, const char *path, struct bot_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < ST_NR; i++)
+		if (sqlite3_prepare_v3(c->db, stmt_sql[i], -1,
+				       SQLITE_PREPARE_PERSISTENT, &c->stmt[i],
+				       NULL) != SQLITE_OK)
+			return bot_errf(err,
+					"cannot prepare statement %zu on "
+					"database '%s': %s",
+					i, path, sqlite3_errmsg(c->db));
+	return 0;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < ST_NR; i++) {
+		sqlite3_finalize(c->stmt[i]);
+		c->stmt[i] = NULL;
+	}
+	sqlite3_close(c->db);
+	c->db = NULL;
+}
+
+/* Bring the schema up to date, one transaction per migration. */
+static int
+migrate(struct conn *c, const char *path, struct bot_err *err)
+{
+	const int known = (int)ARRAY_SIZE(migrations);
+	int64_t v, after;
+
+	for (;;) {
+		/* Read the version inside the write transaction, so two
+		 * processes opening a new file cannot both migrate it. */
+		if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+			    SQLITE_OK ||
+		    query_int(c->db, "PRAGMA user_version", &v) != SQLITE_OK) {
+			bot_errf(err, "cannot open database '%s': %s", path,
+				 sqlite3_errmsg(c->db));
+			goto fail;
+		}
+		if (v > known || v < 0) {
+			bot_errf(err,
+				 "database '%s' has schema version %lld, "
+				 "this xiaoer knows %d",
+				 path, (long long)v, known);
+			goto fail;
+		}
+		if (v == known)
+			break;
+		if (sqlite3_exec(c->db, migrations[v], NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			bot_errf(err,
+				 "cannot migrate database '%s' to version "
+				 "%lld: %s",
+				 path, (long long)v + 1, sqlite3_errmsg(c->db));
+			goto fail;
+		}
+		if (query_int(c->db, "PRAGMA user_version", &after) !=
+			    SQLITE_OK ||
+		    after != v + 1) {
+			bot_errf(err,
+				 "cannot migrate database '%s' to version "
+				 "%lld: the migration did not set it",
+				 path, (long long)v + 1);
+			goto fail;
+		}
+		if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			bot_errf(err,
+				 "cannot migrate database '%s' to version "
+				 "%lld: %s",
+				 path, (long long)v + 1, sqlite3_errmsg(c->db));
+			goto fail;
+		}
+	}
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		bot_errf(err, "cannot open database '%s': %s", path,
+			 sqlite3_errmsg(c->db));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* --- writing turns ------------------------------------------------------ */
+
+static int
+insert_message(struct conn *c, const struct store_turn *t, const char *role,
+	       const char *msg_id, const char *text, int64_t at_ms)
+{
+	sqlite3_stmt *s = c->stmt[ST_INSERT_MESSAGE];
+	int rc;
+
+	rc = bind_str(s, 1, req(t->buyer));
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 2, role);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 3, msg_id);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 4, req(text));
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 5, t->intent);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 6, t->topic);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 7, t->action);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 8, t->script);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 9, at_ms);
+	if (rc == SQLITE_OK)
+		rc = step_done(s);
+	return rc;
+}
+
+/* Write one turn inside the caller's transaction.  SQLITE_OK or error. */
+static int
+write_one(struct conn *c, const struct store_turn *t)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	s = c->stmt[ST_UPSERT_CONVERSATION];
+	rc = bind_str(s, 1, req(t->buyer));
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 2, req(t->state));
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(s, 3, t->misses);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 4, t->last_intent);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 5, t->order_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 6, t->at_ms);
+	if (rc == SQLITE_OK)
+		rc = step_done(s);
+	if (rc != SQLITE_OK)
+		return rc;
+
+	rc = insert_message(c, t, "buyer", t->msg_id, t->text, t->at_ms);
+	if (rc == SQLITE_OK && t->reply != NULL)
+		rc = insert_message(c, t, "bot", NULL, t->reply, t->reply_ms);
+	if (rc != SQLITE_OK)
+		return rc;
+
+	if (t->unmatched) {
+		s = c->stmt[ST_INSERT_UNMATCHED];
+		rc = bind_str(s, 1, req(t->buyer));
+		if (rc == SQLITE_OK)
+			rc = bind_str(s, 2, req(t->text));
+		if (rc == SQLITE_OK)
+			rc = bind_str(s, 3, req(t->normalized));
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(s, 4, t->at_ms);
+		if (rc == SQLITE_OK)
+			rc = step_done(s);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+
+	if (t->escalation != NULL) {
+		s = c->stmt[ST_INSERT_ESCALATION];
+		rc = bind_str(s, 1, req(t->buyer));
+		if (rc == SQLITE_OK)
+			rc = bind_str(s, 2, t->escalation);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(s, 3, t->at_ms);
+		if (rc == SQLITE_OK)
+			rc = step_done(s);
+	}
+	return rc;
+}
+
+/*
+ * Write the turns of the list 'q' in one transaction.  On failure nothing
+ * of the batch stays: the transaction is rolled back (if SQLite has not
+ * already done so) and 'err', if not NULL, says why.
+ */
+static int
+write_batch(struct conn *c, const struct qturn *q, const char *path,
+	    struct bot_err *err)
+{
+	int rc;
+
+	rc = step_done(c->stmt[ST_BEGIN]);
+	for (; rc == SQLITE_OK && q != NULL; q = q->next)
+		rc = write_one(c, &q->t);
+	if (rc == SQLITE_OK)
+		rc = step_done(c->stmt[ST_COMMIT]);
+	if (rc == SQLITE_OK)
+		return 0;
+	bot_errf(err, "cannot write to database '%s': %s", path,
+		 sqlite3_errmsg(c->db));
+	if (!sqlite3_get_autocommit(c->db))
+		step_done(c->stmt[ST_ROLLBACK]);
+	return -1;
+}
+
+int
+store_write_turn(struct store *st, const struct store_turn *t,
+		 struct bot_err *err)
+{
+	struct qturn q = {.next = NULL, .t = *t};
+
+	return write_batch(&st->main, &q, st->path, err);
+}
+
+/* --- the writer --------------------------------------------------------- */
+
+static struct qturn *
+copy_turn(const struct store_turn *t)
+{
+	struct qturn *q;
+	const char *s;
+	size_t i, n, size = 0;
+	char *p;
+
+	for (i = 0; i < ARRAY_SIZE(turn_strings); i++) {
+		s = *(const char *const *)((const char *)t + turn_strings[i]);
+		if (s != NULL)
+			size += strlen(s) + 1;
+	}
+	q = xmalloc(sizeof(*q) + size);
+	q->next = NULL;
+	q->t = *t;
+	p = q->buf;
+	for (i = 0; i < ARRAY_SIZE(turn_strings); i++) {
+		const char **field =
+			(const char **)((char *)&q->t + turn_strings[i]);
+
+		if (*field == NULL)
+			continue;
+		n = strlen(*field) + 1;
+		memcpy(p, *field, n);
+		*field = p;
+		p += n;
+	}
+	return q;
+}
+
+int
+store_submit_turn(struct store *st, const struct store_turn *t)
+{
+	struct qturn *q = copy_turn(t);
+
+	pthread_mutex_lock(&st->lock);
+	if (st->held >= st->queue_max) {
+		pthread_mutex_unlock(&st->lock);
+		free(q);
+		return -1;
+	}
+	if (st->tail)
+		st->tail->next = q;
+	else
+		st->head = q;
+	st->tail = q;
+	st->held++;
+	pthread_cond_signal(&st->work);
+	pthread_mutex_unlock(&st->lock);
+	return 0;
+}
+
+/* Detach up to STORE_BATCH_MAX queued turns.  Call with the lock held. */
+static struct qturn *
+take_batch(struct store *st)
+{
+	struct qturn *batch = st->head, *last = st->head;
+	size_t n = 1;
+
+	if (batch == NULL)
+		return NULL;
+	while (last->next != NULL && n < STORE_BATCH_MAX) {
+		last = last->next;
+		n++;
+	}
+	st->head = last->next;
+	if (st->head == NULL)
+		st->tail = NULL;
+	last->next = NULL;
+	return batch;
+}
+
+/* Write a detached batch, publish its results and free it. */
+static void
+finish_batch(struct store *st, struct conn *c, struct qturn *batch)
+{
+	bool ok = write_batch(c, batch, st->path, NULL) == 0;
+	struct qturn *q, *next;
+	size_t n = 0;
+
+	for (q = batch; q != NULL; q = q->next)
+		n++;
+
+	pthread_mutex_lock(&st->lock);
+	if (st->done_len + n > st->done_alloc && st->done_head > 0) {
+		memmove(st->done, st->done + st->done_head,
+			(st->done_len - st->done_head) * sizeof(*st->done));
+		st->done_len -= st->done_head;
+		st->done_head = 0;
+	}
+	if (st->done_len + n > st->done_alloc) {
+		st->done_alloc = st->done_alloc ? st->done_alloc * 2 : 64;
+		if (st->done_alloc < st->done_len + n)
+			st->done_alloc = st->done_len + n;
+		st->done =
+			xrealloc(st->done, st->done_alloc * sizeof(*st->done));
+	}
+	for (q = batch; q != NULL; q = q->next) {
+		st->done[st->done_len].user = q->t.user;
+		st->done[st->done_len].ok = ok;
+		st->done_len++;
+	}
+	pthread_mutex_unlock(&st->lock);
+
+	for (q = batch; q != NULL; q = next) {
+		next = q->next;
+		free(q);
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct store *st = arg;
+	struct qturn *batch;
+
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		if (st->head == NULL) {
+			if (st->stop)
+				break;
+			pthread_cond_wait(&st->work, &st->lock);
+			continue;
+		}
+		batch = take_batch(st);
+		st->busy = true;
+		pthread_mutex_unlock(&st->lock);
+
+		finish_batch(st, &st->writer, batch);
+		if (st->notify)
+			st->notify(st->notify_arg);
+
+		pthread_mutex_lock(&st->lock);
+		st->busy = false;
+		pthread_cond_broadcast(&st->idle);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+int
+store_start_writer(struct store *st, store_notify_fn *fn, void *arg,
+		   struct bot_err *err)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (st->writer_running)
+		return bot_errf(err, "the writer of database '%s' is running",
+				st->path);
+	if (is_memory(st->path))
+		return bot_errf(err,
+				"cannot start a writer on in-memory "
+				"database '%s'",
+				st->path);
+	if (conn_open(&st->writer, st->path, &st->opt, err) < 0)
+		return -1;
+	if (conn_prepare(&st->writer, st->path, err) < 0)
+		goto fail;
+	st->notify = fn;
+	st->notify_arg = arg;
+	st->stop = false;
+
+	/* Signals go to the loop thread, never to the writer. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&st->thread, NULL, writer_main, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		bot_errf(err, "cannot start the database writer: %s",
+			 strerror(rc));
+		goto fail;
+	}
+	st->writer_running = true;
+	return 0;
+fail:
+	conn_close(&st->writer);
+	return -1;
+}
+
+size_t
+store_take_done(struct store *st, struct store_done *out, size_t max)
+{
+	size_t n;
+
+	pthread_mutex_lock(&st->lock);
+	n = st->done_len - st->done_head;
+	if (n > max)
+		n = max;
+	if (n > 0)
+		memcpy(out, st->done + st->done_head, n * sizeof(*out));
+	st->done_head += n;
+	st->held -= n;
+	if (st->done_head == st->done_len)
+		st->done_head = st->done_len = 0;
+	pthread_mutex_unlock(&st->lock);
+	return n;
+}
+
+void
+store_flush(struct store *st)
+{
+	struct qturn *batch;
+
+	if (st->writer_running) {
+		pthread_mutex_lock(&st->lock);
+		while (st->head != NULL || st->busy)
+			pthread_cond_wait(&st->idle, &st->lock);
+		pthread_mutex_unlock(&st->lock);
+		return;
+	}
+	/* No writer: write what was submitted on the main connection. */
+	for (;;) {
+		pthread_mutex_lock(&st->lock);
+		batch = take_batch(st);
+		pthread_mutex_unlock(&st->lock);
+		if (batch == NULL)
+			break;
+		finish_batch(st, &st->main, batch);
+	}
+}
+
+/* --- reading ------------------------------------------------------------ */
+
+int
+store_counts(struct store *st, struct store_counts *out, struct bot_err *err)
+{
+	sqlite3_stmt *s = st->main.stmt[ST_COUNTS];
+	int rc;
+
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->conversations = (long)sqlite3_column_int64(s, 0);
+		out->messages = (long)sqlite3_column_int64(s, 1);
+		out->unmatched = (long)sqlite3_column_int64(s, 2);
+		out->escalations = (long)sqlite3_column_int64(s, 3);
+	} else {
+		bot_errf(err, "cannot count rows in database '%s': %s",
+			 st->path, sqlite3_errmsg(st->main.db));
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+static const char *
+column_str(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+/*
+ * The strings of 'm' are valid only during the call of 'fn'.  'fn' must
+ * not call store_foreach_message() itself.  Returns 0 after the last row,
+ * fn's value if non-zero, or -1 on a database error.
+ */
+int
+store_foreach_message(struct store *st, int64_t since_ms, store_message_fn *fn,
+		      void *ctx)
+{
+	sqlite3_stmt *s = st->main.stmt[ST_MESSAGES_SINCE];
+	struct store_message m;
+	int rc, ret = 0;
+
+	rc = sqlite3_bind_int64(s, 1, since_ms);
+	while (rc == SQLITE_OK && ret == 0) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		rc = SQLITE_OK;
+		m.id = sqlite3_column_int64(s, 0);
+		m.buyer = column_str(s, 1);
+		m.role = column_str(s, 2);
+		m.msg_id = column_str(s, 3);
+		m.text = column_str(s, 4);
+		m.intent = column_str(s, 5);
+		m.topic = column_str(s, 6);
+		m.action = column_str(s, 7);
+		m.script = column_str(s, 8);
+		m.at_ms = sqlite3_column_int64(s, 9);
+		ret = fn(ctx, &m);
+	}
+	sqlite3_reset(s);
+	if (ret != 0)
+		return ret;
+	return rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+store_schema_version(struct store *st)
+{
+	sqlite3_stmt *s = st->main.stmt[ST_USER_VERSION];
+	int v = -1;
+
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return v;
+}
+
+/* --- open and close ----------------------------------------------------- */
+
+static void
+store_free(struct store *st)
+{
+	struct qturn *q, *next;
+
+	conn_close(&st->writer);
+	conn_close(&st->main);
+	for (q = st->head; q != NULL; q = next) {
+		next = q->next;
+		free(q);
+	}
+	free(st->done);
+	pthread_cond_destroy(&st->idle);
+	pthread_cond_destroy(&st->work);
+	pthread_mutex_destroy(&st->lock);
+	free(st->path);
+	free(st);
+}
+
+struct store *
+store_open(const char *path, const struct store_options *opt,
+	   struct bot_err *err)
+{
+	static const struct store_options defaults;
+	struct store *st;
+
+	if (opt == NULL)
+		opt = &defaults;
+	if (make_parent(path, err) < 0)
+		return NULL;
+	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
+	st->opt = *opt;
+	st->queue_max = opt->queue_max ? opt->queue_max : STORE_QUEUE_DEFAULT;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->work, NULL);
+	pthread_cond_init(&st->idle, NULL);
+	if (conn_open(&st->main, path, opt, err) < 0 ||
+	    migrate(&st->main, path, err) < 0 ||
+	    conn_prepare(&st->main, path, err) < 0) {
+		store_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	store_flush(st);
+	if (st->writer_running) {
+		pthread_mutex_lock(&st->lock);
+		st->stop = true;
+		pthread_cond_signal(&st->work);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->thread, NULL);
+		st->writer_running = false;
+	}
+	store_free(st);
+}

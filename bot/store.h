@@ -1,0 +1,125 @@
+/*
+ * store.h - the SQLite store: the only module with SQL.
+ *
+ * The store speaks in domain operations.  The file is opened in WAL mode
+ * and migrated forward with PRAGMA user_version at store_open().  Writes
+ * from the server go through one writer thread with its own connection:
+ * store_submit_turn() copies a turn into a bounded queue, the writer commits
+ * whatever is queued in one transaction (group commit), pushes the results
+ * onto a done list and calls the notify function, which the server uses to
+ * wake its loop (lws_cancel_service).  The server then takes the results
+ * with store_take_done() and only then sends the replies, so an answered
+ * message is already on disk.
+ *
+ * Thread rules: store_submit_turn() and store_take_done() are called by one
+ * thread (the loop); the notify function runs on the writer thread.  Every
+ * other function is for one thread with no writer running (offline commands,
+ * tests, start-up).
+ */
+#ifndef BOT_STORE_H
+#define BOT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bot_err;
+struct store;
+
+struct store_options {
+	bool sync_full;		/* PRAGMA synchronous=FULL, else NORMAL */
+	int max_mb;		/* cap the file (max_page_count); 0 = none */
+	size_t queue_max;	/* writer queue limit in turns; 0 = 65536 */
+};
+
+/* One buyer message and what the bot did with it.  All strings borrowed
+ * for the call; store_submit_turn() copies them.  NULL means none. */
+struct store_turn {
+	const char *buyer;	/* buyer id (conversation key), required */
+	const char *msg_id;	/* client's message id */
+	const char *text;	/* buyer's text, or "[button] payload" */
+	const char *normalized;	/* normalised text (for unmatched) */
+	int64_t at_ms;		/* when the message arrived */
+	const char *intent;
+	const char *topic;
+	const char *action;	/* reply | clarify | escalate | complaint */
+	const char *script;	/* "id@version" */
+	const char *reply;	/* bot's reply text */
+	int64_t reply_ms;
+	bool unmatched;		/* also record in the unmatched table */
+	const char *escalation;	/* reason: request|misses|repeat|complaint|
+				   needs_human, or NULL */
+	/* the conversation after this turn */
+	const char *state;	/* bot | queued | agent | closed */
+	int misses;
+	const char *last_intent;
+	const char *order_id;
+	void *user;		/* handed back by store_take_done() */
+};
+
+struct store_done {
+	void *user;
+	bool ok;		/* false: not stored (disk full, I/O error) */
+};
+
+/* Counts for tests, /metrics and offline reports. */
+struct store_counts {
+	long conversations;
+	long messages;
+	long unmatched;
+	long escalations;
+};
+
+/* One stored message line, for store_foreach_message(). */
+struct store_message {
+	int64_t id;
+	const char *buyer;
+	const char *role;	/* buyer | bot | agent */
+	const char *msg_id;
+	const char *text;
+	const char *intent;
+	const char *topic;
+	const char *action;
+	const char *script;
+	int64_t at_ms;
+};
+
+typedef void store_notify_fn(void *arg);
+typedef int store_message_fn(void *ctx, const struct store_message *m);
+
+/* Open (creating dirs' file if needed) and migrate.  NULL + err. */
+struct store *store_open(const char *path, const struct store_options *opt,
+			 struct bot_err *err);
+
+/* Start the writer thread.  'fn' runs on it after each batch. */
+int store_start_writer(struct store *st, store_notify_fn *fn, void *arg,
+		       struct bot_err *err);
+
+/* Queue a turn for the writer (copies it).  -1 when the queue is full. */
+int store_submit_turn(struct store *st, const struct store_turn *t);
+
+/* Take up to 'max' finished turns, in submission order.  Returns count. */
+size_t store_take_done(struct store *st, struct store_done *out, size_t max);
+
+/* Block until everything queued so far is committed (or failed). */
+void store_flush(struct store *st);
+
+/* Write one turn synchronously on the caller's thread (no writer running). */
+int store_write_turn(struct store *st, const struct store_turn *t,
+		     struct bot_err *err);
+
+int store_counts(struct store *st, struct store_counts *out,
+		 struct bot_err *err);
+
+/* Call 'fn' for each message with at_ms >= since_ms, oldest first; stops
+ * early and returns fn's value if it is non-zero. */
+int store_foreach_message(struct store *st, int64_t since_ms,
+			  store_message_fn *fn, void *ctx);
+
+/* Schema version after migrations (PRAGMA user_version). */
+int store_schema_version(struct store *st);
+
+/* Flush and stop the writer, finalize statements, close.  NULL is a no-op. */
+void store_close(struct store *st);
+
+#endif /* BOT_STORE_H */

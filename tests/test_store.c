@@ -1,0 +1,793 @@
+/*
+ * test_store.c - the SQLite store: migrations, turns, the writer thread,
+ * a full queue and a full disk.  File tests run in a fresh mkdtemp
+ * directory under /tmp, removed at the end; rows are checked through a
+ * second connection opened here.
+ */
+#include "test.h"
+#include "../bot/store.h"
+#include "../bot/util.h"
+
+#include <dirent.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+void suite_store(void);
+
+#define WRITER_TURNS 5000
+
+static char tmpdir[64];
+
+/* Remove 'path' and, if it is a directory, everything under it. */
+static void
+remove_tree(const char *path)
+{
+	struct stat sb;
+	struct dirent *e;
+	DIR *d;
+	char *sub;
+
+	if (lstat(path, &sb) < 0)
+		return;
+	if (!S_ISDIR(sb.st_mode)) {
+		unlink(path);
+		return;
+	}
+	d = opendir(path);
+	if (d != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			sub = util_path_join(path, e->d_name);
+			remove_tree(sub);
+			free(sub);
+		}
+		closedir(d);
+	}
+	rmdir(path);
+}
+
+static char *
+tmp_path(const char *name)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb);
+	strbuf_addf(&sb, "%s/%s", tmpdir, name);
+	return sb.buf;
+}
+
+/* Run a query returning one integer on a connection of the test's own. */
+static long long
+sql_int(sqlite3 *db, const char *sql, const char *arg)
+{
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		fprintf(stderr, "test_store: %s: %s\n", sql,
+			sqlite3_errmsg(db));
+		return -1;
+	}
+	if (arg != NULL)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static char *
+sql_text(sqlite3 *db, const char *sql, const char *arg)
+{
+	sqlite3_stmt *s = NULL;
+	char *v = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return NULL;
+	if (arg != NULL)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		v = xstrdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return v;
+}
+
+static sqlite3 *
+sql_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    NULL) != SQLITE_OK) {
+		fprintf(stderr, "test_store: cannot open '%s'\n", path);
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+static void
+sample_turn(struct store_turn *t, const char *buyer, int64_t at_ms)
+{
+	memset(t, 0, sizeof(*t));
+	t->buyer = buyer;
+	t->msg_id = "m1";
+	t->text = "我要退款";
+	t->normalized = "我要退款";
+	t->at_ms = at_ms;
+	t->intent = "refund";
+	t->topic = "after_sale";
+	t->action = "reply";
+	t->script = "refund@3";
+	t->reply = "亲, 已为您登记退款";
+	t->reply_ms = at_ms + 5;
+	t->state = "bot";
+	t->misses = 0;
+	t->last_intent = "refund";
+	t->order_id = "O-1";
+}
+
+/* --- store-1: open and migrate ------------------------------------------ */
+
+static void
+test_open(void)
+{
+	struct store_options opt = {0};
+	struct store_counts c = {-1, -1, -1, -1};
+	struct bot_err err = {""};
+	struct store *st;
+	char *path, *expect, *dir;
+	sqlite3 *db;
+
+	TEST("store-1.1");
+	st = store_open(":memory:", &opt, &err);
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	CHECK_INT(store_schema_version(st), 1);
+	CHECK_INT(store_counts(st, &c, &err), 0);
+	CHECK_INT(c.conversations, 0);
+	CHECK_INT(c.messages, 0);
+	CHECK_INT(c.unmatched, 0);
+	CHECK_INT(c.escalations, 0);
+	store_close(st);
+	store_close(NULL);
+
+	/* The parent directory is created; reopening changes nothing. */
+	TEST("store-1.2");
+	path = tmp_path("var/x.db");
+	st = store_open(path, NULL, &err);
+	CHECK(st != NULL);
+	if (st != NULL) {
+		struct store_turn t;
+
+		sample_turn(&t, "b1", 1000);
+		CHECK_INT(store_write_turn(st, &t, &err), 0);
+		CHECK_INT(store_schema_version(st), 1);
+		store_close(st);
+	}
+	st = store_open(path, NULL, &err);
+	CHECK(st != NULL);
+	if (st != NULL) {
+		CHECK_INT(store_schema_version(st), 1);
+		CHECK_INT(store_counts(st, &c, &err), 0);
+		CHECK_INT(c.conversations, 1);
+		CHECK_INT(c.messages, 2);
+		store_close(st);
+	}
+	db = sql_open(path);
+	CHECK_INT(sql_int(db, "PRAGMA user_version", NULL), 1);
+	sqlite3_close(db);
+	free(path);
+
+	/* A newer schema is refused and left alone. */
+	TEST("store-1.3");
+	path = tmp_path("new.db");
+	db = sql_open(path);
+	CHECK_INT(
+		sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+	err.msg[0] = '\0';
+	st = store_open(path, NULL, &err);
+	CHECK(st == NULL);
+	store_close(st);
+	{
+		struct strbuf sb;
+
+		strbuf_init(&sb);
+		strbuf_addf(&sb,
+			    "database '%s' has schema version 99, "
+			    "this xiaoer knows 1",
+			    path);
+		expect = sb.buf;
+	}
+	CHECK_STR(err.msg, expect);
+	db = sql_open(path);
+	CHECK_INT(sql_int(db, "PRAGMA user_version", NULL), 99);
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM sqlite_schema"
+			  " WHERE type = 'table'",
+			  NULL),
+		  0);
+	sqlite3_close(db);
+	free(expect);
+	free(path);
+
+	/* Open errors name the file. */
+	TEST("store-1.4");
+	err.msg[0] = '\0';
+	st = store_open(tmpdir, NULL, &err);
+	CHECK(st == NULL);
+	{
+		struct strbuf sb;
+
+		strbuf_init(&sb);
+		strbuf_addf(&sb,
+			    "cannot open database '%s': "
+			    "unable to open database file",
+			    tmpdir);
+		CHECK_STR(err.msg, sb.buf);
+		strbuf_release(&sb);
+	}
+	dir = tmp_path("no/such/dir/x.db");
+	err.msg[0] = '\0';
+	st = store_open(dir, NULL, &err);
+	CHECK(st == NULL);
+	CHECK(strstr(err.msg, "cannot create directory") != NULL);
+	free(dir);
+
+	/* WAL for files: the -wal file exists after a write, and the mode
+	 * is recorded in the file. */
+	TEST("store-1.5");
+	path = tmp_path("wal.db");
+	st = store_open(path, NULL, &err);
+	CHECK(st != NULL);
+	if (st != NULL) {
+		struct store_turn t;
+		char *wal = tmp_path("wal.db-wal");
+		struct stat sb;
+
+		sample_turn(&t, "b1", 1000);
+		CHECK_INT(store_write_turn(st, &t, &err), 0);
+		CHECK_INT(stat(wal, &sb), 0);
+		free(wal);
+		db = sql_open(path);
+		{
+			char *mode = sql_text(db, "PRAGMA journal_mode", NULL);
+
+			CHECK_STR(mode, "wal");
+			free(mode);
+		}
+		sqlite3_close(db);
+		store_close(st);
+	}
+	free(path);
+}
+
+/* --- store-2: synchronous turns ----------------------------------------- */
+
+static void
+test_write_turn(void)
+{
+	struct store_counts c = {-1, -1, -1, -1};
+	struct bot_err err = {""};
+	struct store_turn t;
+	struct store *st;
+	char *path, *s;
+	sqlite3 *db;
+
+	TEST("store-2.1");
+	st = store_open(":memory:", NULL, &err);
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	sample_turn(&t, "b1", 1000);
+	t.unmatched = true;
+	t.escalation = "request";
+	CHECK_INT(store_write_turn(st, &t, &err), 0);
+	CHECK_INT(store_counts(st, &c, &err), 0);
+	CHECK_INT(c.conversations, 1);
+	CHECK_INT(c.messages, 2);
+	CHECK_INT(c.unmatched, 1);
+	CHECK_INT(c.escalations, 1);
+
+	/* No reply, no unmatched, no escalation: one line only. */
+	TEST("store-2.2");
+	sample_turn(&t, "b1", 2000);
+	t.reply = NULL;
+	CHECK_INT(store_write_turn(st, &t, &err), 0);
+	CHECK_INT(store_counts(st, &c, &err), 0);
+	CHECK_INT(c.conversations, 1);
+	CHECK_INT(c.messages, 3);
+	CHECK_INT(c.unmatched, 1);
+	CHECK_INT(c.escalations, 1);
+	store_close(st);
+
+	/* Row contents, through a connection of our own. */
+	TEST("store-2.3");
+	path = tmp_path("turns.db");
+	st = store_open(path, NULL, &err);
+	CHECK(st != NULL);
+	if (st == NULL) {
+		free(path);
+		return;
+	}
+	sample_turn(&t, "b1", 1000);
+	t.unmatched = true;
+	t.normalized = "我要退款!";
+	t.escalation = "misses";
+	t.misses = 2;
+	CHECK_INT(store_write_turn(st, &t, &err), 0);
+	sample_turn(&t, "b1", 3000);
+	t.msg_id = NULL;
+	t.state = "queued";
+	t.last_intent = NULL;
+	t.order_id = NULL;
+	t.misses = 0;
+	t.intent = NULL;
+	CHECK_INT(store_write_turn(st, &t, &err), 0);
+	store_close(st);
+
+	db = sql_open(path);
+	CHECK_INT(sql_int(db,
+			  "SELECT turns FROM conversations WHERE buyer = ?1",
+			  "b1"),
+		  2);
+	CHECK_INT(sql_int(db,
+			  "SELECT created_ms FROM conversations"
+			  " WHERE buyer = ?1",
+			  "b1"),
+		  1000);
+	CHECK_INT(sql_int(db,
+			  "SELECT updated_ms FROM conversations"
+			  " WHERE buyer = ?1",
+			  "b1"),
+		  3000);
+	s = sql_text(db, "SELECT state FROM conversations WHERE buyer = ?1",
+		     "b1");
+	CHECK_STR(s, "queued");
+	free(s);
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM conversations"
+			  " WHERE buyer = ?1 AND last_intent IS NULL"
+			  " AND order_id IS NULL AND misses = 0",
+			  "b1"),
+		  1);
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM messages WHERE role = 'buyer'"
+			  " AND msg_id = ?1 AND at_ms = 1000"
+			  " AND intent = 'refund' AND script = 'refund@3'",
+			  "m1"),
+		  1);
+	s = sql_text(db,
+		     "SELECT text FROM messages WHERE role = ?1"
+		     " AND at_ms = 1005",
+		     "bot");
+	CHECK_STR(s, "亲, 已为您登记退款");
+	free(s);
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM messages WHERE at_ms = 3000"
+			  " AND msg_id IS NULL AND intent IS NULL",
+			  NULL),
+		  1);
+	s = sql_text(db, "SELECT normalized FROM unmatched WHERE buyer = ?1",
+		     "b1");
+	CHECK_STR(s, "我要退款!");
+	free(s);
+	s = sql_text(db,
+		     "SELECT reason || ' ' || status FROM escalations"
+		     " WHERE buyer = ?1",
+		     "b1");
+	CHECK_STR(s, "misses pending");
+	free(s);
+	sqlite3_close(db);
+	free(path);
+}
+
+/* --- store-3: messages in order ----------------------------------------- */
+
+struct collect {
+	int calls;
+	int stop_after;
+	int64_t last_id;
+	bool ordered;
+	char roles[16];
+	char texts[256];
+};
+
+static int
+collect_fn(void *ctx, const struct store_message *m)
+{
+	struct collect *c = ctx;
+
+	if (m->id <= c->last_id)
+		c->ordered = false;
+	c->last_id = m->id;
+	if ((size_t)c->calls < sizeof(c->roles) - 1)
+		c->roles[c->calls] = m->role[1]; /* 'u'yer or 'o't */
+	strncat(c->texts, m->text, sizeof(c->texts) - strlen(c->texts) - 1);
+	strncat(c->texts, "|", sizeof(c->texts) - strlen(c->texts) - 1);
+	c->calls++;
+	if (c->stop_after && c->calls == c->stop_after)
+		return 7;
+	return 0;
+}
+
+static void
+test_foreach(void)
+{
+	static const char *const texts[] = {"a", "b", "c"};
+	struct bot_err err = {""};
+	struct collect c;
+	struct store_turn t;
+	struct store *st;
+	size_t i;
+
+	TEST("store-3.1");
+	st = store_open(":memory:", NULL, &err);
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	for (i = 0; i < ARRAY_SIZE(texts); i++) {
+		sample_turn(&t, i == 1 ? "b2" : "b1", 100 * ((int64_t)i + 1));
+		t.text = texts[i];
+		t.reply = texts[i];
+		t.reply_ms = t.at_ms + 1;
+		CHECK_INT(store_write_turn(st, &t, &err), 0);
+	}
+	memset(&c, 0, sizeof(c));
+	c.ordered = true;
+	CHECK_INT(store_foreach_message(st, 0, collect_fn, &c), 0);
+	CHECK_INT(c.calls, 6);
+	CHECK(c.ordered);
+	CHECK_STR(c.roles, "uououo");
+	CHECK_STR(c.texts, "a|a|b|b|c|c|");
+
+	TEST("store-3.2");
+	memset(&c, 0, sizeof(c));
+	c.ordered = true;
+	CHECK_INT(store_foreach_message(st, 200, collect_fn, &c), 0);
+	CHECK_INT(c.calls, 4);
+	CHECK_STR(c.texts, "b|b|c|c|");
+
+	TEST("store-3.3");
+	memset(&c, 0, sizeof(c));
+	c.ordered = true;
+	c.stop_after = 3;
+	CHECK_INT(store_foreach_message(st, 0, collect_fn, &c), 7);
+	CHECK_INT(c.calls, 3);
+	CHECK_STR(c.texts, "a|a|b|");
+	/* The statement was reset: a new walk starts from the top. */
+	memset(&c, 0, sizeof(c));
+	c.ordered = true;
+	CHECK_INT(store_foreach_message(st, 301, collect_fn, &c), 0);
+	CHECK_INT(c.calls, 1);
+	CHECK_STR(c.texts, "c|");
+	store_close(st);
+}
+
+/* --- store-4: the writer thread ----------------------------------------- */
+
+struct notify_count {
+	int batches;
+};
+
+static void
+count_batch(void *arg)
+{
+	struct notify_count *n = arg;
+
+	n->batches++;
+}
+
+static void
+test_writer(void)
+{
+	static struct store_done done[WRITER_TURNS + 1];
+	struct store_options opt = {0};
+	struct store_counts c = {-1, -1, -1, -1};
+	struct notify_count nc = {0};
+	struct bot_err err = {""};
+	struct store_turn t;
+	struct store *st;
+	char buyer[32], msg_id[32];
+	size_t n, got;
+	int i, rejected = 0, in_order = 1, all_ok = 1;
+	char *path;
+
+	TEST("store-4.1");
+	path = tmp_path("writer.db");
+	st = store_open(path, &opt, &err);
+	CHECK(st != NULL);
+	if (st == NULL) {
+		free(path);
+		return;
+	}
+	CHECK_INT(store_start_writer(st, count_batch, &nc, &err), 0);
+	CHECK_INT(store_start_writer(st, count_batch, &nc, &err), -1);
+	for (i = 1; i <= WRITER_TURNS; i++) {
+		snprintf(buyer, sizeof(buyer), "b%d", i % 50);
+		snprintf(msg_id, sizeof(msg_id), "m%d", i);
+		sample_turn(&t, buyer, 1000 + i);
+		t.msg_id = msg_id;
+		t.unmatched = i % 10 == 0;
+		t.escalation = i % 100 == 0 ? "request" : NULL;
+		t.user = (void *)(uintptr_t)i;
+		if (store_submit_turn(st, &t) < 0)
+			rejected++;
+	}
+	CHECK_INT(rejected, 0);
+	store_flush(st);
+	got = 0;
+	for (;;) {
+		n = store_take_done(st, done + got, 1000);
+		if (n == 0)
+			break;
+		got += n;
+	}
+	CHECK_INT(got, WRITER_TURNS);
+	for (n = 0; n < got; n++) {
+		if ((uintptr_t)done[n].user != n + 1)
+			in_order = 0;
+		if (!done[n].ok)
+			all_ok = 0;
+	}
+	CHECK(in_order);
+	CHECK(all_ok);
+	CHECK_INT(store_take_done(st, done, 10), 0);
+	/* Group commit happened: fewer batches than turns, and at least
+	 * WRITER_TURNS / 1024 of them. */
+	CHECK(nc.batches >= (WRITER_TURNS + 1023) / 1024);
+	CHECK(nc.batches < WRITER_TURNS);
+	store_close(st);
+
+	TEST("store-4.2");
+	st = store_open(path, &opt, &err);
+	CHECK(st != NULL);
+	if (st != NULL) {
+		CHECK_INT(store_counts(st, &c, &err), 0);
+		CHECK_INT(c.conversations, 50);
+		CHECK_INT(c.messages, 2 * WRITER_TURNS);
+		CHECK_INT(c.unmatched, WRITER_TURNS / 10);
+		CHECK_INT(c.escalations, WRITER_TURNS / 100);
+		store_close(st);
+	}
+	{
+		sqlite3 *db = sql_open(path);
+
+		CHECK_INT(sql_int(db, "SELECT sum(turns) FROM conversations",
+				  NULL),
+			  WRITER_TURNS);
+		sqlite3_close(db);
+	}
+	free(path);
+}
+
+/* --- store-5: a full queue ---------------------------------------------- */
+
+static void
+test_queue_full(void)
+{
+	struct store_options opt = {.queue_max = 4};
+	struct store_counts c = {-1, -1, -1, -1};
+	struct notify_count nc = {0};
+	struct store_done done[8];
+	struct bot_err err = {""};
+	struct store_turn t;
+	struct store *st;
+	char msg_id[16];
+	size_t n;
+	int i;
+	char *path;
+
+	TEST("store-5.1");
+	path = tmp_path("queue.db");
+	st = store_open(path, &opt, &err);
+	CHECK(st != NULL);
+	if (st == NULL) {
+		free(path);
+		return;
+	}
+	/* Submitting before the writer starts just queues. */
+	for (i = 1; i <= 4; i++) {
+		snprintf(msg_id, sizeof(msg_id), "m%d", i);
+		sample_turn(&t, "b1", 1000 + i);
+		t.msg_id = msg_id;
+		t.user = (void *)(uintptr_t)i;
+		CHECK_INT(store_submit_turn(st, &t), 0);
+	}
+	t.user = (void *)(uintptr_t)5;
+	CHECK_INT(store_submit_turn(st, &t), -1);
+	CHECK_INT(store_take_done(st, done, 8), 0);
+	CHECK_INT(store_counts(st, &c, &err), 0);
+	CHECK_INT(c.messages, 0);
+
+	TEST("store-5.2");
+	CHECK_INT(store_start_writer(st, count_batch, &nc, &err), 0);
+	store_flush(st);
+	/* Results count against the limit until they are taken. */
+	CHECK_INT(store_submit_turn(st, &t), -1);
+	n = store_take_done(st, done, 8);
+	CHECK_INT(n, 4);
+	for (i = 0; i < 4 && (size_t)i < n; i++) {
+		CHECK_INT((uintptr_t)done[i].user, i + 1);
+		CHECK(done[i].ok);
+	}
+	CHECK_INT(nc.batches, 1);
+	CHECK_INT(store_submit_turn(st, &t), 0);
+	store_close(st);
+
+	st = store_open(path, &opt, &err);
+	CHECK(st != NULL);
+	if (st != NULL) {
+		CHECK_INT(store_counts(st, &c, &err), 0);
+		CHECK_INT(c.conversations, 1);
+		CHECK_INT(c.messages, 10);
+		store_close(st);
+	}
+	free(path);
+
+	/* Without a writer, flush writes on the caller's connection. */
+	TEST("store-5.3");
+	st = store_open(":memory:", &opt, &err);
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	CHECK_INT(store_start_writer(st, count_batch, &nc, &err), -1);
+	sample_turn(&t, "b1", 1000);
+	t.user = &nc;
+	CHECK_INT(store_submit_turn(st, &t), 0);
+	CHECK_INT(store_submit_turn(st, &t), 0);
+	store_flush(st);
+	CHECK_INT(store_take_done(st, done, 8), 2);
+	CHECK(done[0].user == &nc && done[0].ok);
+	CHECK(done[1].user == &nc && done[1].ok);
+	CHECK_INT(store_counts(st, &c, &err), 0);
+	CHECK_INT(c.messages, 4);
+	store_close(st);
+}
+
+/* --- store-6: a full disk ----------------------------------------------- */
+
+#define DISK_TURNS_MAX 2000
+#define DISK_CHUNK     8
+
+static void
+test_disk_full(void)
+{
+	static signed char ok[DISK_TURNS_MAX + 1]; /* -1 unknown, 0, 1 */
+	struct store_options opt = {.max_mb = 1};
+	struct store_counts c = {-1, -1, -1, -1};
+	struct store_done done[DISK_CHUNK];
+	struct bot_err err = {""};
+	struct store_turn t;
+	struct store *st;
+	char *path, *big, buyer[32];
+	int i, j, submitted = 0, n_ok = 0, n_fail = 0, after_fail = 0;
+	int bad = 0, lost = 0;
+	size_t n, k;
+	sqlite3 *db;
+
+	TEST("store-6.1");
+	memset(ok, -1, sizeof(ok));
+	path = tmp_path("full.db");
+	st = store_open(path, &opt, &err);
+	CHECK(st != NULL);
+	if (st == NULL) {
+		free(path);
+		return;
+	}
+	CHECK_INT(store_start_writer(st, NULL, NULL, &err), 0);
+	big = xmalloc(3001);
+	memset(big, 'x', 3000);
+	big[3000] = '\0';
+	for (i = 1; i + DISK_CHUNK <= DISK_TURNS_MAX && after_fail < 3;) {
+		for (j = 0; j < DISK_CHUNK; j++, i++) {
+			snprintf(buyer, sizeof(buyer), "b%d", i);
+			sample_turn(&t, buyer, i);
+			t.text = big;
+			t.normalized = big;
+			t.reply = big;
+			t.unmatched = true;
+			t.escalation = "request";
+			t.user = (void *)(uintptr_t)i;
+			if (store_submit_turn(st, &t) == 0)
+				submitted++;
+		}
+		store_flush(st);
+		while ((n = store_take_done(st, done, DISK_CHUNK)) > 0) {
+			for (k = 0; k < n; k++) {
+				uintptr_t u = (uintptr_t)done[k].user;
+
+				ok[u] = done[k].ok ? 1 : 0;
+				if (done[k].ok)
+					n_ok++;
+				else
+					n_fail++;
+			}
+		}
+		if (n_fail > 0)
+			after_fail++;
+	}
+	free(big);
+	CHECK(n_ok > 0);
+	CHECK(n_fail > 0);
+	CHECK_INT(n_ok + n_fail, submitted);
+	store_close(st);
+
+	/* Every turn reported stored is there, whole; no other is. */
+	TEST("store-6.2");
+	st = store_open(path, &opt, &err);
+	CHECK(st != NULL);
+	if (st != NULL) {
+		CHECK_INT(store_counts(st, &c, &err), 0);
+		CHECK_INT(c.conversations, n_ok);
+		CHECK_INT(c.messages, 2 * n_ok);
+		CHECK_INT(c.unmatched, n_ok);
+		CHECK_INT(c.escalations, n_ok);
+		store_close(st);
+	}
+	db = sql_open(path);
+	for (i = 1; i <= submitted; i++) {
+		long long msgs, conv, unm, esc;
+
+		snprintf(buyer, sizeof(buyer), "b%d", i);
+		msgs = sql_int(db,
+			       "SELECT count(*) FROM messages"
+			       " WHERE buyer = ?1",
+			       buyer);
+		conv = sql_int(db,
+			       "SELECT count(*) FROM conversations"
+			       " WHERE buyer = ?1",
+			       buyer);
+		unm = sql_int(db,
+			      "SELECT count(*) FROM unmatched"
+			      " WHERE buyer = ?1",
+			      buyer);
+		esc = sql_int(db,
+			      "SELECT count(*) FROM escalations"
+			      " WHERE buyer = ?1",
+			      buyer);
+		if (ok[i] == 1 &&
+		    (msgs != 2 || conv != 1 || unm != 1 || esc != 1))
+			lost++;
+		if (ok[i] != 1 &&
+		    (msgs != 0 || conv != 0 || unm != 0 || esc != 0))
+			bad++;
+	}
+	CHECK_INT(lost, 0);
+	CHECK_INT(bad, 0);
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM messages b WHERE role = 'buyer'"
+			  " AND NOT EXISTS (SELECT 1 FROM messages o"
+			  "  WHERE o.buyer = b.buyer AND o.role = 'bot')",
+			  NULL),
+		  0);
+	sqlite3_close(db);
+	free(path);
+}
+
+void
+suite_store(void)
+{
+	if (mkdtemp(strcpy(tmpdir, "/tmp/xiaoer-store-XXXXXX")) == NULL) {
+		TEST("store-0");
+		CHECK(!"mkdtemp");
+		return;
+	}
+	test_open();
+	test_write_turn();
+	test_foreach();
+	test_writer();
+	test_queue_full();
+	test_disk_full();
+	remove_tree(tmpdir);
+}

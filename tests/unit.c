@@ -1,0 +1,38 @@
+/*
+ * unit.c - runs every unit suite; the last line is "unit: N passed, N failed".
+ * Run from the repository root (suites read tests/fixtures/).
+ */
+#include "test.h"
+
+int test_passed, test_failed;
+const char *test_id = "";
+
+void suite_util(void);
+void suite_text(void);
+void suite_config(void);
+void suite_protocol(void);
+void suite_intents(void);
+void suite_scripts(void);
+void suite_content(void);
+void suite_dialog(void);
+void suite_store(void);
+void suite_auth(void);
+void suite_convtab(void);
+
+int
+main(void)
+{
+	RUN(suite_util);
+	RUN(suite_text);
+	RUN(suite_config);
+	RUN(suite_protocol);
+	RUN(suite_intents);
+	RUN(suite_scripts);
+	RUN(suite_content);
+	RUN(suite_dialog);
+	RUN(suite_store);
+	RUN(suite_auth);
+	RUN(suite_convtab);
+	printf("unit: %d passed, %d failed\n", test_passed, test_failed);
+	return test_failed ? 1 : 0;
+}
