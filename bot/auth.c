@@ -53,8 +53,8 @@ auth_sign(const char *secret, const char *id, int64_t ts_s, char *out)
 }
 
 enum auth_result
-auth_verify(const char *secret, const char *id, const char *ts,
-	    const char *sig, int64_t now_s, int max_skew_s)
+auth_verify(const char *secret, const char *id, const char *ts, const char *sig,
+	    int64_t now_s, int max_skew_s)
 {
 	char want[AUTH_SIG_HEX], *end;
 	long long t;

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_SIG_HEX 65		/* 64 hex digits and a NUL */
+#define AUTH_SIG_HEX 65 /* 64 hex digits and a NUL */
 
 /* Is 'id' a usable buyer id: 1..63 bytes of [A-Za-z0-9_.:@-]? */
 bool auth_id_valid(const char *id);
@@ -26,16 +26,15 @@ void auth_sign(const char *secret, const char *id, int64_t ts_s, char *out);
 
 enum auth_result {
 	AUTH_OK,
-	AUTH_MISSING,		/* no id, ts or sig */
+	AUTH_MISSING, /* no id, ts or sig */
 	AUTH_BAD_ID,
-	AUTH_STALE,		/* |now - ts| > max_skew_s */
+	AUTH_STALE, /* |now - ts| > max_skew_s */
 	AUTH_BAD_SIG,
 };
 
 /* Check a signed buyer id; 'ts' is the decimal text from the URL. */
-enum auth_result auth_verify(const char *secret, const char *id,
-			     const char *ts, const char *sig, int64_t now_s,
-			     int max_skew_s);
+enum auth_result auth_verify(const char *secret, const char *id, const char *ts,
+			     const char *sig, int64_t now_s, int max_skew_s);
 
 /* Constant-time comparison of a presented key with the configured one;
  * an empty configured key never matches. */

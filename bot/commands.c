@@ -81,7 +81,8 @@ cmd_check(const struct config *cfg, FILE *out)
 			problems == 1 ? "" : "s", cfg->content);
 	else
 		fprintf(out,
-			"xiaoer: configuration and content ok (%zu intents, %zu scripts)\n",
+			"xiaoer: configuration and content ok (%zu intents, "
+			"%zu scripts)\n",
 			intents_count(c->intents), scripts_count(c->scripts));
 	content_free(c);
 	return problems ? 1 : 0;
@@ -184,7 +185,8 @@ replay_line(const struct content *c, const struct dialog_policy *p,
 	if (!json_is_object(root) || !json_is_array(turns) ||
 	    !(json_is_string(v) || json_is_integer(v))) {
 		snprintf(why, whylen,
-			 "expected {\"id\":\"...\",\"turns\":[{\"text\":\"...\"},...]}");
+			 "expected "
+			 "{\"id\":\"...\",\"turns\":[{\"text\":\"...\"},...]}");
 		goto out;
 	}
 	if (json_is_string(v))
@@ -193,9 +195,10 @@ replay_line(const struct content *c, const struct dialog_policy *p,
 		snprintf(session, sizeof(session), "%lld",
 			 (long long)json_integer_value(v));
 	conversation_init(&conv, session, 0);
-	json_array_foreach(turns, i, turn) {
-		const char *role = json_string_value(
-			json_object_get(turn, "role"));
+	json_array_foreach(turns, i, turn)
+	{
+		const char *role =
+			json_string_value(json_object_get(turn, "role"));
 		json_t *text = json_object_get(turn, "text");
 
 		/* Logs may hold the shop's lines too: replay the buyer's. */
@@ -209,8 +212,7 @@ replay_line(const struct content *c, const struct dialog_policy *p,
 		if (dialog_handle(c, p, &conv,
 				  &(struct dialog_input){
 					  json_string_value(text),
-					  json_string_length(text), NULL,
-					  NULL},
+					  json_string_length(text), NULL, NULL},
 				  0, t) < 0) {
 			snprintf(why, whylen, "turn %zu: dialog failed", i);
 			goto out;

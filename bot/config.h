@@ -18,38 +18,38 @@ struct bot_err;
 
 struct config {
 	/* what to run */
-	char *path;			/* -c FILE, or NULL: defaults only */
-	char *subcommand;		/* "serve" unless given */
-	char **args;			/* positional arguments after options */
+	char *path;	  /* -c FILE, or NULL: defaults only */
+	char *subcommand; /* "serve" unless given */
+	char **args;	  /* positional arguments after options */
 	int nargs;
-	char *against;			/* replay --against DIR */
-	char *now;			/* --now "2026-11-11 00:30" (offline) */
-	char *since;			/* export-log --since (later issues) */
-	int log_level;			/* -d LEVEL: lws log bitmask, default 7 */
+	char *against; /* replay --against DIR */
+	char *now;     /* --now "2026-11-11 00:30" (offline) */
+	char *since;   /* export-log --since (later issues) */
+	int log_level; /* -d LEVEL: lws log bitmask, default 7 */
 
 	/* keys of the file (see the table in config.c for defaults) */
-	char *listen;			/* listen 127.0.0.1 */
-	int port;			/* port 8080 (0 = any free port) */
-	char *db;			/* db var/xiaoer.db */
-	char *db_sync;			/* db_sync normal|full */
-	int db_max_mb;			/* db_max_mb 0 (0 = no cap) */
-	char *content;			/* content . (holds intents/, scripts-zh/) */
-	char *www;			/* www bot/www */
-	bool auth;			/* auth off|on */
-	char *auth_secret;		/* auth_secret "" (HMAC key for buyer sigs) */
-	char *api_key;			/* api_key "" (gateways, HTTP API) */
-	int auth_max_skew_s;		/* auth_max_skew_s 300 */
-	int max_message_chars;		/* max_message_chars 2000 */
-	int max_frame_bytes;		/* max_frame_bytes 16384 */
-	int rate_limit;			/* rate_limit 20 (per 10 s per buyer) */
-	int idle_timeout_s;		/* idle_timeout_s 300 */
-	int outq_max;			/* outq_max 64 frames per connection */
-	int outq_max_bytes;		/* outq_max_bytes 262144 */
-	int max_conversations;		/* max_conversations 200000 */
-	int conversation_ttl_s;		/* conversation_ttl_s 7200 */
-	int escalate_after_misses;	/* escalate_after_misses 2 */
-	bool escalate_on_repeat;	/* escalate_on_repeat on */
-	int writer_queue_max;		/* writer_queue_max 65536 */
+	char *listen;		/* listen 127.0.0.1 */
+	int port;		/* port 8080 (0 = any free port) */
+	char *db;		/* db var/xiaoer.db */
+	char *db_sync;		/* db_sync normal|full */
+	int db_max_mb;		/* db_max_mb 0 (0 = no cap) */
+	char *content;		/* content . (holds intents/, scripts-zh/) */
+	char *www;		/* www bot/www */
+	bool auth;		/* auth off|on */
+	char *auth_secret;	/* auth_secret "" (HMAC key for buyer sigs) */
+	char *api_key;		/* api_key "" (gateways, HTTP API) */
+	int auth_max_skew_s;	/* auth_max_skew_s 300 */
+	int max_message_chars;	/* max_message_chars 2000 */
+	int max_frame_bytes;	/* max_frame_bytes 16384 */
+	int rate_limit;		/* rate_limit 20 (per 10 s per buyer) */
+	int idle_timeout_s;	/* idle_timeout_s 300 */
+	int outq_max;		/* outq_max 64 frames per connection */
+	int outq_max_bytes;	/* outq_max_bytes 262144 */
+	int max_conversations;	/* max_conversations 200000 */
+	int conversation_ttl_s; /* conversation_ttl_s 7200 */
+	int escalate_after_misses; /* escalate_after_misses 2 */
+	bool escalate_on_repeat;   /* escalate_on_repeat on */
+	int writer_queue_max;	   /* writer_queue_max 65536 */
 };
 
 /* Fill every key with its default; no allocation failures. */

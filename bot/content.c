@@ -42,8 +42,8 @@ script_where(const struct script *sc, char *buf, size_t n)
 
 struct slot_scan {
 	const struct intent *in;
-	bool ok;			/* every slot fillable */
-	bool required_only;		/* every slot required */
+	bool ok;	    /* every slot fillable */
+	bool required_only; /* every slot required */
 	char bad[SCRIPTS_SLOT_NAME_MAX + 1];
 };
 
@@ -91,7 +91,8 @@ check_script_slots(struct problems *p, const struct script *sc,
 		scripts_foreach_slot(sc->variants[i].text, scan_slot, &ss);
 		if (!ss.ok) {
 			snprintf(reason, sizeof(reason),
-				 "variant %zu of script '%s' uses {%s}, which intent '%s' can never fill",
+				 "variant %zu of script '%s' uses {%s}, which "
+				 "intent '%s' can never fill",
 				 i + 1, sc->ref, ss.bad, in->name);
 			problem(p, where, reason);
 		}
@@ -100,7 +101,8 @@ check_script_slots(struct problems *p, const struct script *sc,
 	}
 	if (!any_plain) {
 		snprintf(reason, sizeof(reason),
-			 "script '%s' has no variant that can always be filled: add one without optional {slot}s",
+			 "script '%s' has no variant that can always be "
+			 "filled: add one without optional {slot}s",
 			 sc->ref);
 		problem(p, where, reason);
 	}
@@ -114,8 +116,7 @@ need_intent(struct problems *p, const struct content *c, const char *name,
 
 	if (intents_find(c->intents, name))
 		return;
-	snprintf(reason, sizeof(reason), "missing intent '%s' (%s)", name,
-		 why);
+	snprintf(reason, sizeof(reason), "missing intent '%s' (%s)", name, why);
 	problem(p, c->dir, reason);
 }
 
@@ -139,7 +140,8 @@ check_all(struct content *c, struct problems *pp)
 			snprintf(where, sizeof(where), "%s:%d:%d", in->file,
 				 in->line, in->col);
 			snprintf(reason, sizeof(reason),
-				 "intent '%s' has no approved script", in->name);
+				 "intent '%s' has no approved script",
+				 in->name);
 			problem(pp, where, reason);
 			continue;
 		}
@@ -160,7 +162,8 @@ check_all(struct content *c, struct problems *pp)
 			if (intents_find(c->intents, sc->buttons[j].payload))
 				continue;
 			snprintf(reason, sizeof(reason),
-				 "button '%s' of script '%s' names unknown intent '%s'",
+				 "button '%s' of script '%s' names unknown "
+				 "intent '%s'",
 				 sc->buttons[j].title, sc->ref,
 				 sc->buttons[j].payload);
 			problem(pp, where, reason);

@@ -16,14 +16,14 @@ struct intent;
 struct script;
 
 /* Intents the dialog itself uses; content must define them. */
-#define CONTENT_FALLBACK "fallback"
+#define CONTENT_FALLBACK       "fallback"
 #define CONTENT_HANDOFF_MISSES "handoff.misses"
 #define CONTENT_HANDOFF_REPEAT "handoff.repeat"
 
 struct content {
 	struct intents *intents;
 	struct scripts *scripts;
-	const struct script **by_intent;	/* [intent->index] */
+	const struct script **by_intent; /* [intent->index] */
 	char *dir;
 };
 
@@ -34,8 +34,7 @@ struct content *content_open(const char *dir, struct bot_err *err);
  * error names the first problem.  What the server and commands use. */
 struct content *content_load(const char *dir, struct bot_err *err);
 
-typedef int content_report_fn(void *ctx, const char *where,
-			      const char *reason);
+typedef int content_report_fn(void *ctx, const char *where, const char *reason);
 
 /*
  * Everything `xiaoer check` verifies beyond loading: the intents' own
@@ -48,6 +47,6 @@ int content_check(struct content *c, content_report_fn *fn, void *ctx);
 const struct script *content_script(const struct content *c,
 				    const struct intent *in);
 
-void content_free(struct content *c);	/* NULL is a no-op */
+void content_free(struct content *c); /* NULL is a no-op */
 
 #endif /* BOT_CONTENT_H */

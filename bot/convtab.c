@@ -9,16 +9,16 @@
 #include "util.h"
 
 struct entry {
-	struct conversation conv;	/* first: convtab_ratelimit() */
+	struct conversation conv; /* first: convtab_ratelimit() */
 	struct ratelimit rate;
 	uint64_t hash;
 	struct entry *next_in_bucket;
-	struct entry *lru_prev, *lru_next;	/* head = least recent */
+	struct entry *lru_prev, *lru_next; /* head = least recent */
 };
 
 struct convtab {
 	struct entry **buckets;
-	size_t nbuckets;		/* power of two */
+	size_t nbuckets; /* power of two */
 	size_t count, max;
 	int64_t ttl_ms;
 	struct entry *lru_head, *lru_tail;
@@ -93,8 +93,7 @@ grow(struct convtab *t)
 }
 
 struct conversation *
-convtab_get(struct convtab *t, const char *buyer, int64_t now_ms,
-	    bool *created)
+convtab_get(struct convtab *t, const char *buyer, int64_t now_ms, bool *created)
 {
 	uint64_t h = util_hash64(buyer, strlen(buyer));
 	struct entry *e;
@@ -120,7 +119,7 @@ convtab_get(struct convtab *t, const char *buyer, int64_t now_ms,
 	conversation_init(&e->conv, buyer, now_ms);
 	e->hash = h;
 	e->rate.last_ms = now_ms;
-	e->rate.tokens_x1000 = -1;	/* full on first use */
+	e->rate.tokens_x1000 = -1; /* full on first use */
 	e->next_in_bucket = t->buckets[h & (t->nbuckets - 1)];
 	t->buckets[h & (t->nbuckets - 1)] = e;
 	lru_append(t, e);
@@ -156,7 +155,7 @@ ratelimit_allow(struct ratelimit *r, int limit, int64_t window_ms,
 	}
 	elapsed = now_ms - r->last_ms;
 	if (elapsed < 0)
-		r->last_ms = now_ms;	/* the clock stepped back */
+		r->last_ms = now_ms; /* the clock stepped back */
 	/* Refill only once a whole milli-token accrued, so frequent calls
 	 * don't round the refill away. */
 	if (elapsed > 0 && elapsed * cap / window_ms > 0) {

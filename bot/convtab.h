@@ -21,7 +21,7 @@ struct convtab;
 /* Token bucket: 'limit' messages per 'window_ms', bursts up to 'limit'. */
 struct ratelimit {
 	int64_t last_ms;
-	int64_t tokens_x1000;	/* tokens * 1000, so refills stay integral */
+	int64_t tokens_x1000; /* tokens * 1000, so refills stay integral */
 };
 
 struct convtab *convtab_new(size_t max, int64_t ttl_ms);
@@ -43,6 +43,6 @@ size_t convtab_count(const struct convtab *t);
 bool ratelimit_allow(struct ratelimit *r, int limit, int64_t window_ms,
 		     int64_t now_ms);
 
-void convtab_free(struct convtab *t);	/* NULL is a no-op */
+void convtab_free(struct convtab *t); /* NULL is a no-op */
 
 #endif /* BOT_CONVTAB_H */

@@ -176,8 +176,8 @@ miss(const struct content *ct, const struct dialog_policy *p,
 
 /* Fill a required slot from the message, the frame or the conversation. */
 static bool
-fill_slot(const struct content *ct, struct conversation *c,
-	  const char *name, const struct dialog_turn *out, struct slots *s)
+fill_slot(const struct content *ct, struct conversation *c, const char *name,
+	  const struct dialog_turn *out, struct slots *s)
 {
 	char value[INTENTS_SLOT_MAX];
 
@@ -217,9 +217,8 @@ dialog_handle(const struct content *ct, const struct dialog_policy *p,
 		it = intents_find(ct->intents, in->button);
 	} else {
 		strbuf_grow(&out->normalized, in->len + 1);
-		out->normalized.len =
-			text_normalize(in->text, in->len, out->normalized.buf,
-				       in->len + 1);
+		out->normalized.len = text_normalize(
+			in->text, in->len, out->normalized.buf, in->len + 1);
 		if (intents_match(ct->intents, out->normalized.buf,
 				  out->normalized.len, &m)) {
 			it = m.intent;
@@ -335,8 +334,7 @@ dialog_action_name(enum dialog_action a)
 const char *
 dialog_state_name(enum dialog_state s)
 {
-	static const char *const names[] = {"bot", "queued", "agent",
-					    "closed"};
+	static const char *const names[] = {"bot", "queued", "agent", "closed"};
 
 	return names[s];
 }
@@ -344,9 +342,9 @@ dialog_state_name(enum dialog_state s)
 const char *
 dialog_escalation_name(enum dialog_escalation e)
 {
-	static const char *const names[] = {NULL, "request", "misses",
-					    "repeat", "complaint",
-					    "needs_human"};
+	static const char *const names[] = {NULL,	 "request",
+					    "misses",	 "repeat",
+					    "complaint", "needs_human"};
 
 	return names[e];
 }

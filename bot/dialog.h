@@ -22,15 +22,15 @@ struct content;
 struct script_button;
 
 enum dialog_state {
-	DIALOG_BOT,		/* the bot answers */
-	DIALOG_QUEUED,		/* waiting for a human; the bot still answers */
-	DIALOG_AGENT,		/* a human holds the chat; the bot is silent */
+	DIALOG_BOT,    /* the bot answers */
+	DIALOG_QUEUED, /* waiting for a human; the bot still answers */
+	DIALOG_AGENT,  /* a human holds the chat; the bot is silent */
 	DIALOG_CLOSED,
 };
 
 enum dialog_action {
 	DIALOG_REPLY,
-	DIALOG_CLARIFY,		/* ask for a missing fact or offer buttons */
+	DIALOG_CLARIFY, /* ask for a missing fact or offer buttons */
 	DIALOG_ESCALATE,
 	DIALOG_COMPLAINT,
 	DIALOG_SILENT,
@@ -38,16 +38,16 @@ enum dialog_action {
 
 enum dialog_escalation {
 	DIALOG_ESC_NONE,
-	DIALOG_ESC_REQUEST,	/* the buyer asked for a human */
-	DIALOG_ESC_MISSES,	/* N consecutive misses */
-	DIALOG_ESC_REPEAT,	/* same question again right after the answer */
+	DIALOG_ESC_REQUEST, /* the buyer asked for a human */
+	DIALOG_ESC_MISSES,  /* N consecutive misses */
+	DIALOG_ESC_REPEAT,  /* same question again right after the answer */
 	DIALOG_ESC_COMPLAINT,
-	DIALOG_ESC_NEEDS_HUMAN,	/* the script says a human must handle it */
+	DIALOG_ESC_NEEDS_HUMAN, /* the script says a human must handle it */
 };
 
 struct dialog_policy {
-	int escalate_after_misses;	/* default 2; 0 disables */
-	bool escalate_on_repeat;	/* default true */
+	int escalate_after_misses; /* default 2; 0 disables */
+	bool escalate_on_repeat;   /* default true */
 };
 
 #define DIALOG_NAME_MAX 64
@@ -57,22 +57,22 @@ struct dialog_policy {
 struct conversation {
 	char buyer[DIALOG_NAME_MAX];
 	enum dialog_state state;
-	uint32_t seed;			/* variant rotation, from the buyer id */
+	uint32_t seed; /* variant rotation, from the buyer id */
 	uint32_t turns;
-	int misses;			/* consecutive */
+	int misses; /* consecutive */
 	char last_intent[DIALOG_NAME_MAX];
-	char pending_intent[DIALOG_NAME_MAX];	/* waiting for a slot */
+	char pending_intent[DIALOG_NAME_MAX]; /* waiting for a slot */
 	char pending_slot[DIALOG_NAME_MAX];
-	char order_id[INTENTS_SLOT_MAX];	/* current order, "" if none */
+	char order_id[INTENTS_SLOT_MAX]; /* current order, "" if none */
 	int64_t created_ms;
 	int64_t last_ms;
 };
 
 struct dialog_input {
-	const char *text;		/* buyer text (valid UTF-8), or NULL */
+	const char *text; /* buyer text (valid UTF-8), or NULL */
 	size_t len;
-	const char *button;		/* button payload, or NULL */
-	const char *order;		/* the frame's order field, or NULL */
+	const char *button; /* button payload, or NULL */
+	const char *order;  /* the frame's order field, or NULL */
 };
 
 /* What to do.  Strings are borrowed from the content (valid until it is
@@ -81,15 +81,15 @@ struct dialog_input {
 struct dialog_turn {
 	enum dialog_action action;
 	enum dialog_escalation escalation;
-	bool new_escalation;		/* the state moved bot -> queued */
-	bool unmatched;			/* no intent matched */
+	bool new_escalation; /* the state moved bot -> queued */
+	bool unmatched;	     /* no intent matched */
 	const char *intent;
 	const char *topic;
-	const char *script;		/* "id@version", or NULL when silent */
+	const char *script; /* "id@version", or NULL when silent */
 	struct strbuf reply;
 	const struct script_button *buttons;
 	size_t nbuttons;
-	struct strbuf normalized;	/* the text as matched */
+	struct strbuf normalized; /* the text as matched */
 };
 
 void dialog_policy_init(struct dialog_policy *p);
@@ -112,6 +112,6 @@ int dialog_handle(const struct content *ct, const struct dialog_policy *p,
 
 const char *dialog_action_name(enum dialog_action a);
 const char *dialog_state_name(enum dialog_state s);
-const char *dialog_escalation_name(enum dialog_escalation e);	/* or NULL */
+const char *dialog_escalation_name(enum dialog_escalation e); /* or NULL */
 
 #endif /* BOT_DIALOG_H */

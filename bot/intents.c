@@ -16,7 +16,7 @@
 
 #define INTENTS_MATCH_LIMIT 100000
 #define INTENTS_DEPTH_LIMIT 2000
-#define INTENTS_NAME_MAX 63
+#define INTENTS_NAME_MAX    63
 
 struct pat {
 	pcre2_code *code;
@@ -35,7 +35,7 @@ struct intent_int {
 	size_t ncounters;
 	char **requires_v;
 	char **slots_v;
-	long offset;		/* byte offset of the name in its file */
+	long offset; /* byte offset of the name in its file */
 };
 
 struct slotdef_int {
@@ -156,16 +156,19 @@ strings(json_t *arr, const char *what, const char *file, const char *text,
 		return 0;
 	if (!json_is_array(arr)) {
 		locate_str(text, from, what, &line, &col);
-		return bot_errf(err, "%s:%d:%d: '%s' must be an array of strings",
+		return bot_errf(err,
+				"%s:%d:%d: '%s' must be an array of strings",
 				file, line, col, what);
 	}
 	*out = xcalloc(json_array_size(arr) + 1, sizeof(char *));
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_string(v) || json_string_value(v)[0] == '\0') {
 			locate_str(text, from, what, &line, &col);
-			return bot_errf(err,
-					"%s:%d:%d: '%s' must hold non-empty strings",
-					file, line, col, what);
+			return bot_errf(
+				err,
+				"%s:%d:%d: '%s' must hold non-empty strings",
+				file, line, col, what);
 		}
 		(*out)[(*n)++] = xstrdup(json_string_value(v));
 	}
@@ -210,8 +213,8 @@ add_capture_names(pcre2_code *code, char ***names, size_t *n)
 }
 
 static int
-load_slots(struct intents *t, json_t *slots, const char *file,
-	   const char *text, struct bot_err *err)
+load_slots(struct intents *t, json_t *slots, const char *file, const char *text,
+	   struct bot_err *err)
 {
 	const char *name;
 	json_t *v;
@@ -222,7 +225,8 @@ load_slots(struct intents *t, json_t *slots, const char *file,
 		return 0;
 	if (!json_is_object(slots))
 		return bot_errf(err, "%s:1:1: 'slots' must be an object", file);
-	json_object_foreach(slots, name, v) {
+	json_object_foreach(slots, name, v)
+	{
 		struct slotdef_int *sd;
 		const char *pattern = NULL, *ask = NULL;
 		size_t i;
@@ -238,12 +242,13 @@ load_slots(struct intents *t, json_t *slots, const char *file,
 		for (i = 0; i < t->nslots; i++)
 			if (strcmp(t->slots[i].pub.name, name) == 0)
 				return bot_errf(err,
-						"%s:%d:%d: slot '%s' is already defined in %s:%d",
+						"%s:%d:%d: slot '%s' is "
+						"already defined in %s:%d",
 						file, line, col, name,
 						t->slots[i].file,
 						t->slots[i].line);
-		t->slots = xrealloc(t->slots,
-				    (t->nslots + 1) * sizeof(*t->slots));
+		t->slots =
+			xrealloc(t->slots, (t->nslots + 1) * sizeof(*t->slots));
 		sd = &t->slots[t->nslots++];
 		memset(sd, 0, sizeof(*sd));
 		sd->pub.name = xstrdup(name);
@@ -255,15 +260,16 @@ load_slots(struct intents *t, json_t *slots, const char *file,
 		if (pcre2_substring_number_from_name(sd->pat.code,
 						     (PCRE2_SPTR)name) < 0)
 			return bot_errf(err,
-					"%s:%d:%d: the pattern of slot '%s' has no capture (?<%s>...)",
+					"%s:%d:%d: the pattern of slot '%s' "
+					"has no capture (?<%s>...)",
 					file, line, col, name, name);
 	}
 	return 0;
 }
 
 static int
-load_intent(struct intents *t, json_t *obj, const char *file,
-	    const char *text, long *cursor, struct bot_err *err)
+load_intent(struct intents *t, json_t *obj, const char *file, const char *text,
+	    long *cursor, struct bot_err *err)
 {
 	struct intent_int *in;
 	json_error_t jerr;
@@ -281,7 +287,8 @@ load_intent(struct intents *t, json_t *obj, const char *file,
 			   "exclude", &exclude, "requires", &requires,
 			   "examples", &examples, "counter_examples",
 			   &counters) < 0) {
-		const char *nm = json_string_value(json_object_get(obj, "name"));
+		const char *nm =
+			json_string_value(json_object_get(obj, "name"));
 
 		if (nm)
 			locate_str(text, *cursor, nm, &line, &col);
@@ -302,17 +309,20 @@ load_intent(struct intents *t, json_t *obj, const char *file,
 	}
 	if (!name_valid(name))
 		return bot_errf(err,
-				"%s:%d:%d: bad intent name '%s': use lower-case dotted words like 'shipping.when'",
+				"%s:%d:%d: bad intent name '%s': use "
+				"lower-case dotted words like 'shipping.when'",
 				file, line, col, name);
 	if (!intents_topic_valid(topic))
-		return bot_errf(err, "%s:%d:%d: intent '%s': unknown topic '%s'",
+		return bot_errf(err,
+				"%s:%d:%d: intent '%s': unknown topic '%s'",
 				file, line, col, name, topic);
 	if (intents_find(t, name)) {
 		const struct intent *o = intents_find(t, name);
 
-		return bot_errf(err,
-				"%s:%d:%d: intent '%s' is already defined at %s:%d",
-				file, line, col, name, o->file, o->line);
+		return bot_errf(
+			err,
+			"%s:%d:%d: intent '%s' is already defined at %s:%d",
+			file, line, col, name, o->file, o->line);
 	}
 	t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
 	in = &t->v[t->n++];
@@ -333,11 +343,12 @@ load_intent(struct intents *t, json_t *obj, const char *file,
 		in->pub.action = INTENT_COMPLAINT;
 	else
 		return bot_errf(err,
-				"%s:%d:%d: intent '%s': unknown action '%s' (reply, escalate or complaint)",
+				"%s:%d:%d: intent '%s': unknown action '%s' "
+				"(reply, escalate or complaint)",
 				file, line, col, name, action);
 
-	if (strings(patterns, "patterns", file, text, *cursor, &srcs, &n,
-		    err) < 0)
+	if (strings(patterns, "patterns", file, text, *cursor, &srcs, &n, err) <
+	    0)
 		goto fail;
 	in->pats = xcalloc(n + 1, sizeof(*in->pats));
 	for (i = 0; i < n; i++, in->npats++)
@@ -359,8 +370,8 @@ load_intent(struct intents *t, json_t *obj, const char *file,
 	strings_free(srcs, n);
 	srcs = NULL;
 
-	if (strings(requires, "requires", file, text, *cursor,
-		    &in->requires_v, &in->pub.nrequires, err) < 0)
+	if (strings(requires, "requires", file, text, *cursor, &in->requires_v,
+		    &in->pub.nrequires, err) < 0)
 		return -1;
 	in->pub.requires = (const char *const *)in->requires_v;
 	if (strings(examples, "examples", file, text, *cursor, &in->examples,
@@ -372,10 +383,10 @@ load_intent(struct intents *t, json_t *obj, const char *file,
 	for (i = 0; i < in->npats; i++)
 		add_capture_names(in->pats[i].code, &in->slots_v, &nslots);
 	if (nslots > INTENTS_MAX_SLOTS)
-		return bot_errf(err,
-				"%s:%d:%d: intent '%s' captures %zu slots, at most %d",
-				file, line, col, name, nslots,
-				INTENTS_MAX_SLOTS);
+		return bot_errf(
+			err,
+			"%s:%d:%d: intent '%s' captures %zu slots, at most %d",
+			file, line, col, name, nslots, INTENTS_MAX_SLOTS);
 	in->pub.slots = (const char *const *)in->slots_v;
 	in->pub.nslots = nslots;
 	return 0;
@@ -414,7 +425,8 @@ load_file(struct intents *t, const char *path, struct bot_err *err)
 	}
 	if (load_slots(t, slots, path, text, err) < 0)
 		goto out;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_object(v)) {
 			bot_errf(err, "%s:1:1: intent #%zu is not an object",
 				 path, i + 1);
@@ -479,7 +491,8 @@ link_slots(struct intents *t, struct bot_err *err)
 
 		if (sd->pub.ask && !intents_find(t, sd->pub.ask))
 			return bot_errf(err,
-					"%s:%d:1: slot '%s' asks with unknown intent '%s'",
+					"%s:%d:1: slot '%s' asks with unknown "
+					"intent '%s'",
 					sd->file, sd->line, sd->pub.name,
 					sd->pub.ask);
 	}
@@ -492,7 +505,9 @@ link_slots(struct intents *t, struct bot_err *err)
 
 			if (sd == NULL || sd->ask == NULL)
 				return bot_errf(err,
-						"%s:%d:1: intent '%s' requires slot '%s', which is not defined with an 'ask' intent",
+						"%s:%d:1: intent '%s' requires "
+						"slot '%s', which is not "
+						"defined with an 'ask' intent",
 						in->file, in->line, in->name,
 						in->requires[j]);
 		}
@@ -526,8 +541,7 @@ fail:
 
 /* Length of the leftmost match of 'p', or -1.  Empty matches don't count. */
 static long
-match_one(struct intents *t, const struct pat *p, const char *text,
-	  size_t len)
+match_one(struct intents *t, const struct pat *p, const char *text, size_t len)
 {
 	PCRE2_SIZE *ov;
 	int rc = pcre2_match(p->code, (PCRE2_SPTR)text, len, 0,
@@ -555,10 +569,9 @@ copy_slots(struct intents *t, const struct intent_int *in, const struct pat *p,
 		if (pcre2_substring_number_from_name(
 			    p->code, (PCRE2_SPTR)in->slots_v[i]) < 0)
 			continue;
-		if (pcre2_substring_copy_byname(t->md,
-						(PCRE2_SPTR)in->slots_v[i],
-						(PCRE2_UCHAR *)s->value,
-						&n) != 0 ||
+		if (pcre2_substring_copy_byname(
+			    t->md, (PCRE2_SPTR)in->slots_v[i],
+			    (PCRE2_UCHAR *)s->value, &n) != 0 ||
 		    n == 0)
 			continue;
 		s->name = in->slots_v[i];
@@ -693,7 +706,7 @@ struct reporter {
 	intents_report_fn *fn;
 	void *ctx;
 	int problems;
-	const char *file;	/* cached file text belongs to this path */
+	const char *file; /* cached file text belongs to this path */
 	char *text;
 };
 
@@ -729,10 +742,11 @@ intents_check(struct intents *t, intents_report_fn *fn, void *ctx)
 		const struct intent_int *in = &t->v[i];
 
 		for (j = 0; j < in->npats; j++)
-			if (pcre2_match(in->pats[j].code, (PCRE2_SPTR) "", 0,
-					0, 0, t->md, t->mctx) >= 0) {
+			if (pcre2_match(in->pats[j].code, (PCRE2_SPTR) "", 0, 0,
+					0, t->md, t->mctx) >= 0) {
 				snprintf(reason, sizeof(reason),
-					 "pattern '%s' of '%s' matches the empty string",
+					 "pattern '%s' of '%s' matches the "
+					 "empty string",
 					 in->pats[j].src, in->pub.name);
 				report(&r, in, in->pats[j].src, reason);
 			}
@@ -762,11 +776,14 @@ intents_check(struct intents *t, intents_report_fn *fn, void *ctx)
 
 				if (!own)
 					snprintf(reason, sizeof(reason),
-						 "example '%s' does not match its intent '%s'",
+						 "example '%s' does not match "
+						 "its intent '%s'",
 						 ex, in->pub.name);
 				else
 					snprintf(reason, sizeof(reason),
-						 "example '%s' of '%s' is shadowed by '%s' (priority %d vs %d)",
+						 "example '%s' of '%s' is "
+						 "shadowed by '%s' (priority "
+						 "%d vs %d)",
 						 ex, in->pub.name,
 						 m.intent->name,
 						 m.intent->priority,

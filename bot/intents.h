@@ -15,48 +15,48 @@
 #include <stddef.h>
 
 struct bot_err;
-struct intents;			/* opaque */
+struct intents; /* opaque */
 
 /* The fixed topic set of DESIGN.md section 5. */
-#define INTENTS_TOPICS                                                       \
-	"promotion", "product", "shipping", "logistics", "payment",          \
-		"aftersale", "invoice", "address", "human", "complaint",     \
+#define INTENTS_TOPICS                                                         \
+	"promotion", "product", "shipping", "logistics", "payment",            \
+		"aftersale", "invoice", "address", "human", "complaint",       \
 		"smalltalk", "unknown"
 
 enum intent_action {
-	INTENT_REPLY,		/* answer from the script */
-	INTENT_ESCALATE,	/* answer, then hand to a human */
-	INTENT_COMPLAINT,	/* apologise, record, hand to a human */
+	INTENT_REPLY,	  /* answer from the script */
+	INTENT_ESCALATE,  /* answer, then hand to a human */
+	INTENT_COMPLAINT, /* apologise, record, hand to a human */
 };
 
 #define INTENTS_MAX_SLOTS 4
-#define INTENTS_SLOT_MAX 64	/* bytes of one slot value, NUL included */
+#define INTENTS_SLOT_MAX  64 /* bytes of one slot value, NUL included */
 
 struct intent_slot {
-	const char *name;		/* borrowed from the table */
+	const char *name; /* borrowed from the table */
 	char value[INTENTS_SLOT_MAX];
 };
 
 /* Read-only description of one intent; borrowed, valid until intents_free. */
 struct intent {
-	size_t index;			/* position: 0 .. intents_count() - 1 */
+	size_t index; /* position: 0 .. intents_count() - 1 */
 	const char *name;
 	const char *topic;
 	int priority;
 	enum intent_action action;
-	const char *file;		/* where it was defined */
+	const char *file; /* where it was defined */
 	int line;
 	int col;
 	size_t npatterns;
-	const char *const *requires;	/* slot names that must be known */
+	const char *const *requires; /* slot names that must be known */
 	size_t nrequires;
-	const char *const *slots;	/* names captured by its patterns */
+	const char *const *slots; /* names captured by its patterns */
 	size_t nslots;
 };
 
 struct intent_match {
 	const struct intent *intent;
-	size_t match_len;		/* bytes of the winning match */
+	size_t match_len; /* bytes of the winning match */
 	size_t nslots;
 	struct intent_slot slots[INTENTS_MAX_SLOTS];
 };
@@ -64,7 +64,7 @@ struct intent_match {
 /* A slot definition: how to find it in a bare message, who asks for it. */
 struct intent_slotdef {
 	const char *name;
-	const char *ask;		/* intent that asks for it, or NULL */
+	const char *ask; /* intent that asks for it, or NULL */
 };
 
 /* Load and compile every *.json in 'dir'.  NULL + "file:line:col: why". */
@@ -102,8 +102,7 @@ bool intents_topic_valid(const char *topic);
  * Problems found by intents_check(), one call per problem: "file:line:col"
  * and the reason.  Return non-zero to stop.
  */
-typedef int intents_report_fn(void *ctx, const char *where,
-			      const char *reason);
+typedef int intents_report_fn(void *ctx, const char *where, const char *reason);
 
 /*
  * Verify the data tests itself: every example matches its own intent (and
@@ -112,6 +111,6 @@ typedef int intents_report_fn(void *ctx, const char *where,
  */
 int intents_check(struct intents *t, intents_report_fn *fn, void *ctx);
 
-void intents_free(struct intents *t);	/* NULL is a no-op */
+void intents_free(struct intents *t); /* NULL is a no-op */
 
 #endif /* BOT_INTENTS_H */

@@ -53,7 +53,7 @@ serve(struct config *cfg, struct bot_err *err)
 	lws_set_log_level(cfg->log_level, NULL);
 	rc = server_run(&bot, err);
 out:
-	store_close(bot.store);		/* flushes and joins the writer */
+	store_close(bot.store); /* flushes and joins the writer */
 	content_free(bot.content);
 	return rc;
 }

@@ -96,7 +96,8 @@ protocol_parse(const char *buf, size_t len, struct inbound *in,
 		goto fail;
 	if (in->id && strlen(in->id) >= sizeof(perr->reply_to)) {
 		perr->reply_to[0] = '\0';
-		fail(perr, PROTO_BAD_REQUEST, "field 'id' is longer than 63 bytes");
+		fail(perr, PROTO_BAD_REQUEST,
+		     "field 'id' is longer than 63 bytes");
 		goto fail;
 	}
 	if (in->sender && (in->sender[0] == '\0' || strlen(in->sender) > 63)) {
@@ -197,9 +198,8 @@ protocol_format_reply(struct strbuf *out, const struct outbound_reply *r)
 }
 
 void
-protocol_format_error(struct strbuf *out, const char *code,
-		      const char *message, const char *reply_to,
-		      const char *sender)
+protocol_format_error(struct strbuf *out, const char *code, const char *message,
+		      const char *reply_to, const char *sender)
 {
 	strbuf_addstr(out, "{\"type\":\"error\"");
 	add_field(out, "code", code);

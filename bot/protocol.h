@@ -14,36 +14,36 @@
 struct strbuf;
 
 enum inbound_type {
-	INBOUND_MESSAGE,	/* {"type":"message","id","text","order"} */
-	INBOUND_BUTTON,		/* {"type":"button","id","payload"} */
+	INBOUND_MESSAGE, /* {"type":"message","id","text","order"} */
+	INBOUND_BUTTON,	 /* {"type":"button","id","payload"} */
 };
 
 /* Every pointer is borrowed from 'root'; valid until inbound_clear(). */
 struct inbound {
 	enum inbound_type type;
-	const char *id;		/* client's message id, or NULL */
-	const char *text;	/* message text (INBOUND_MESSAGE) */
-	size_t text_len;	/* bytes */
-	const char *payload;	/* button payload (INBOUND_BUTTON) */
-	const char *order;	/* optional order id, or NULL */
-	const char *sender;	/* gateway buyer id, or NULL */
-	void *root;		/* json_t *, owned */
+	const char *id;	     /* client's message id, or NULL */
+	const char *text;    /* message text (INBOUND_MESSAGE) */
+	size_t text_len;     /* bytes */
+	const char *payload; /* button payload (INBOUND_BUTTON) */
+	const char *order;   /* optional order id, or NULL */
+	const char *sender;  /* gateway buyer id, or NULL */
+	void *root;	     /* json_t *, owned */
 };
 
 /* Error codes sent to clients, as strings on the wire. */
-#define PROTO_BAD_JSON "bad_json"
-#define PROTO_BAD_REQUEST "bad_request"
+#define PROTO_BAD_JSON	   "bad_json"
+#define PROTO_BAD_REQUEST  "bad_request"
 #define PROTO_UNKNOWN_TYPE "unknown_type"
-#define PROTO_TOO_LARGE "too_large"
+#define PROTO_TOO_LARGE	   "too_large"
 #define PROTO_RATE_LIMITED "rate_limited"
-#define PROTO_FORBIDDEN "forbidden"
-#define PROTO_UNAVAILABLE "unavailable"
-#define PROTO_BUSY "busy"
+#define PROTO_FORBIDDEN	   "forbidden"
+#define PROTO_UNAVAILABLE  "unavailable"
+#define PROTO_BUSY	   "busy"
 
 struct protocol_err {
-	const char *code;	/* one of PROTO_* */
-	char message[160];	/* for people: what was wrong */
-	char reply_to[64];	/* the frame's "id" when it had one, else "" */
+	const char *code;  /* one of PROTO_* */
+	char message[160]; /* for people: what was wrong */
+	char reply_to[64]; /* the frame's "id" when it had one, else "" */
 };
 
 /*
@@ -62,13 +62,13 @@ struct outbound_button {
 };
 
 struct outbound_reply {
-	const char *reply_to;	/* may be NULL */
-	const char *sender;	/* gateway: the buyer it is for; may be NULL */
+	const char *reply_to; /* may be NULL */
+	const char *sender;   /* gateway: the buyer it is for; may be NULL */
 	const char *text;
 	const char *intent;
 	const char *topic;
-	const char *action;	/* reply | clarify | escalate | complaint */
-	const char *script;	/* "id@version" */
+	const char *action; /* reply | clarify | escalate | complaint */
+	const char *script; /* "id@version" */
 	const struct outbound_button *buttons;
 	size_t nbuttons;
 };
@@ -82,7 +82,7 @@ void protocol_format_error(struct strbuf *out, const char *code,
 			   const char *sender);
 
 /* Append {"type":"status","state":...} (position/eta omitted when < 0). */
-void protocol_format_status(struct strbuf *out, const char *state,
-			    int position, int eta_s, const char *sender);
+void protocol_format_status(struct strbuf *out, const char *state, int position,
+			    int eta_s, const char *sender);
 
 #endif /* BOT_PROTOCOL_H */

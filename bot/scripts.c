@@ -81,7 +81,8 @@ copy_strings(json_t *arr, size_t *n, bool *bad)
 		return NULL;
 	}
 	v = xcalloc(json_array_size(arr) + 1, sizeof(char *));
-	json_array_foreach(arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		if (!json_is_string(e) || json_string_value(e)[0] == '\0') {
 			*bad = true;
 			continue;
@@ -122,8 +123,7 @@ locate_id(const char *text, long from, const char *id, int *line, int *col)
 	*line = 1;
 	*col = 1;
 	if (lit)
-		util_locate(text, from > 0 ? (size_t)from : 0, lit, line,
-			    col);
+		util_locate(text, from > 0 ? (size_t)from : 0, lit, line, col);
 	free(lit);
 	json_decref(j);
 }
@@ -140,22 +140,24 @@ load_buttons(struct script *sc, json_t *arr, const char *where,
 	if (arr == NULL)
 		return 0;
 	if (!json_is_array(arr) || json_array_size(arr) > SCRIPTS_MAX_BUTTONS)
-		return bot_errf(err,
-				"%s: 'buttons' must be an array of at most %d buttons",
-				where, SCRIPTS_MAX_BUTTONS);
+		return bot_errf(
+			err,
+			"%s: 'buttons' must be an array of at most %d buttons",
+			where, SCRIPTS_MAX_BUTTONS);
 	b = xcalloc(json_array_size(arr) + 1, sizeof(*b));
 	sc->buttons = b;
-	json_array_foreach(arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		const char *title, *payload;
 
-		if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:s, s:s}",
-				   "title", &title, "payload", &payload) < 0)
-			return bot_errf(err, "%s: button %zu: %s", where,
-					i + 1, jerr.text);
+		if (json_unpack_ex(e, &jerr, JSON_STRICT, "{s:s, s:s}", "title",
+				   &title, "payload", &payload) < 0)
+			return bot_errf(err, "%s: button %zu: %s", where, i + 1,
+					jerr.text);
 		if (title[0] == '\0' || payload[0] == '\0')
-			return bot_errf(err,
-					"%s: button %zu: empty title or payload",
-					where, i + 1);
+			return bot_errf(
+				err, "%s: button %zu: empty title or payload",
+				where, i + 1);
 		b[i].title = xstrdup(title);
 		b[i].payload = xstrdup(payload);
 		sc->nbuttons++;
@@ -164,8 +166,8 @@ load_buttons(struct script *sc, json_t *arr, const char *where,
 }
 
 static int
-load_script(struct scripts *s, json_t *obj, const char *file,
-	    const char *text, long *cursor, struct bot_err *err)
+load_script(struct scripts *s, json_t *obj, const char *file, const char *text,
+	    long *cursor, struct bot_err *err)
 {
 	struct script *sc;
 	struct script_variant *vars;
@@ -204,8 +206,8 @@ load_script(struct scripts *s, json_t *obj, const char *file,
 		free(lit);
 		json_decref(j);
 	}
-	snprintf(where, sizeof(where), "%s:%d:%d: script '%s'", file, line,
-		 col, id);
+	snprintf(where, sizeof(where), "%s:%d:%d: script '%s'", file, line, col,
+		 id);
 	if (version < 1)
 		return bot_errf(err, "%s: version must be 1 or more", where);
 	if (strcmp(status, "approved") != 0 && strcmp(status, "draft") != 0)
@@ -219,11 +221,10 @@ load_script(struct scripts *s, json_t *obj, const char *file,
 	if (author[0] == '\0')
 		return bot_errf(err, "%s: empty author", where);
 	for (i = 0; i < s->n; i++)
-		if (strcmp(s->v[i].id, id) == 0 &&
-		    s->v[i].version == version)
-			return bot_errf(err, "%s: %s@%d is already defined at %s:%d",
-					where, id, version, s->v[i].file,
-					s->v[i].line);
+		if (strcmp(s->v[i].id, id) == 0 && s->v[i].version == version)
+			return bot_errf(
+				err, "%s: %s@%d is already defined at %s:%d",
+				where, id, version, s->v[i].file, s->v[i].line);
 
 	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
 	sc = &s->v[s->n++];
@@ -248,24 +249,28 @@ load_script(struct scripts *s, json_t *obj, const char *file,
 				where);
 
 	if (!json_is_array(variants) || json_array_size(variants) == 0)
-		return bot_errf(err,
-				"%s: 'variants' must be a non-empty array of strings",
-				where);
+		return bot_errf(
+			err,
+			"%s: 'variants' must be a non-empty array of strings",
+			where);
 	vars = xcalloc(json_array_size(variants), sizeof(*vars));
 	sc->variants = vars;
-	json_array_foreach(variants, i, e) {
+	json_array_foreach(variants, i, e)
+	{
 		const char *v = json_string_value(e);
 		int n;
 
 		if (v == NULL || v[0] == '\0')
-			return bot_errf(err,
-					"%s: variant %zu must be a non-empty string",
-					where, i + 1);
+			return bot_errf(
+				err,
+				"%s: variant %zu must be a non-empty string",
+				where, i + 1);
 		n = parse_slots(v, NULL, NULL);
 		if (n < 0)
-			return bot_errf(err,
-					"%s: variant %zu has a malformed {slot}: '%s'",
-					where, i + 1, v);
+			return bot_errf(
+				err,
+				"%s: variant %zu has a malformed {slot}: '%s'",
+				where, i + 1, v);
 		vars[i].text = xstrdup(v);
 		vars[i].nslots = (size_t)n;
 		sc->nvariants++;
@@ -292,14 +297,15 @@ load_file(struct scripts *s, const char *path, struct bot_err *err)
 			 jerr.text);
 		goto out;
 	}
-	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s:o}", "scripts",
-			   &arr) < 0 ||
+	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s:o}", "scripts", &arr) <
+		    0 ||
 	    !json_is_array(arr)) {
 		bot_errf(err, "%s:1:1: %s", path,
 			 arr ? "'scripts' must be an array" : jerr.text);
 		goto out;
 	}
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_object(v)) {
 			bot_errf(err, "%s:1:1: script #%zu is not an object",
 				 path, i + 1);
@@ -339,8 +345,7 @@ scripts_load(const char *dir, struct bot_err *err)
 		if (l < 6 || e->d_name[0] == '.' ||
 		    strcmp(e->d_name + l - 5, ".json") != 0)
 			continue;
-		s->files = xrealloc(s->files,
-				    (s->nfiles + 1) * sizeof(char *));
+		s->files = xrealloc(s->files, (s->nfiles + 1) * sizeof(char *));
 		s->files[s->nfiles++] = util_path_join(dir, e->d_name);
 	}
 	closedir(d);
@@ -395,8 +400,7 @@ slot_value(const struct intent_slot *slots, size_t nslots, const char *name,
 
 	for (i = 0; i < nslots; i++)
 		if (slots[i].name && strlen(slots[i].name) == len &&
-		    memcmp(slots[i].name, name, len) == 0 &&
-		    slots[i].value[0])
+		    memcmp(slots[i].name, name, len) == 0 && slots[i].value[0])
 			return slots[i].value;
 	return NULL;
 }
@@ -484,8 +488,8 @@ scripts_render(const struct script *sc, uint32_t pick,
 		strbuf_add(out, p, (size_t)(q - p));
 		p = q + 1;
 		q = strchr(p, '}');
-		strbuf_addstr(out, slot_value(slots, nslots, p,
-					      (size_t)(q - p)));
+		strbuf_addstr(out,
+			      slot_value(slots, nslots, p, (size_t)(q - p)));
 		q++;
 	}
 	return 0;

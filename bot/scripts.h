@@ -18,18 +18,18 @@
 struct bot_err;
 struct strbuf;
 struct intent_slot;
-struct scripts;			/* opaque */
+struct scripts; /* opaque */
 
-#define SCRIPTS_SLOT_NAME_MAX 32	/* bytes of a {slot} name */
+#define SCRIPTS_SLOT_NAME_MAX 32 /* bytes of a {slot} name */
 
 struct script_button {
 	const char *title;
-	const char *payload;		/* an intent name */
+	const char *payload; /* an intent name */
 };
 
 struct script_variant {
 	const char *text;
-	size_t nslots;			/* number of {slot}s it uses */
+	size_t nslots; /* number of {slot}s it uses */
 };
 
 /* Borrowed, valid until scripts_free(). */
@@ -39,18 +39,18 @@ struct script {
 	int version;
 	bool approved;
 	const char *author;
-	const char *approver;		/* NULL for drafts */
+	const char *approver; /* NULL for drafts */
 	const char *const *tags;
 	size_t ntags;
 	const struct script_variant *variants;
 	size_t nvariants;
 	const struct script_button *buttons;
 	size_t nbuttons;
-	bool needs_human;		/* answer, then hand to a human */
+	bool needs_human; /* answer, then hand to a human */
 	const char *file;
 	int line;
 	int col;
-	char ref[80];			/* "id@version" */
+	char ref[80]; /* "id@version" */
 };
 
 /* Load every *.json in 'dir'.  NULL + "file:line:col: why". */
@@ -90,6 +90,6 @@ typedef void scripts_hit_fn(void *ctx, const struct script *sc);
 size_t scripts_search(const struct scripts *s, const char *word,
 		      scripts_hit_fn *fn, void *ctx);
 
-void scripts_free(struct scripts *s);	/* NULL is a no-op */
+void scripts_free(struct scripts *s); /* NULL is a no-op */
 
 #endif /* BOT_SCRIPTS_H */

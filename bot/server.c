@@ -24,8 +24,8 @@
 #include "util.h"
 
 #define SERVER_RATE_WINDOW_MS 10000
-#define SERVER_DRAIN_MS 3000
-#define SERVER_BUYER_PATH "/ws/buyer"
+#define SERVER_DRAIN_MS	      3000
+#define SERVER_BUYER_PATH     "/ws/buyer"
 
 static volatile sig_atomic_t interrupted;
 static volatile sig_atomic_t reload_requested;
@@ -42,9 +42,9 @@ struct vhd {
 	struct session_registry reg;
 	struct convtab *convs;
 	struct session_limits limits;
-	struct dialog_turn turn;	/* reused for every message */
-	struct strbuf frame;		/* reused for formatting */
-	char *scratch;			/* RX reassembly, frame_max bytes */
+	struct dialog_turn turn; /* reused for every message */
+	struct strbuf frame;	 /* reused for formatting */
+	char *scratch;		 /* RX reassembly, frame_max bytes */
 	bool draining;
 };
 
@@ -101,7 +101,7 @@ send_error(struct vhd *vhd, struct session *pss, const char *code,
 struct ident {
 	char buyer[64];
 	bool gateway;
-	unsigned int status;		/* 0 = accepted, else HTTP status */
+	unsigned int status; /* 0 = accepted, else HTTP status */
 	const char *why;
 };
 
@@ -132,8 +132,8 @@ identify(struct lws *wsi, const struct config *cfg, struct ident *id)
 	sig = urlarg(wsi, "sig=", s, sizeof(s));
 	key = urlarg(wsi, "key=", k, sizeof(k));
 	if (key == NULL &&
-	    lws_hdr_copy(wsi, hdr, sizeof(hdr),
-			 WSI_TOKEN_HTTP_AUTHORIZATION) > 7 &&
+	    lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) >
+		    7 &&
 	    strncmp(hdr, "Bearer ", 7) == 0)
 		key = hdr + 7;
 
@@ -241,8 +241,7 @@ make_pending(struct session *pss, const struct inbound *in,
 }
 
 static int
-handle_frame(struct vhd *vhd, struct session *pss, const char *msg,
-	     size_t len)
+handle_frame(struct vhd *vhd, struct session *pss, const char *msg, size_t len)
 {
 	const struct config *cfg = vhd->bot->cfg;
 	struct protocol_err perr;
@@ -261,20 +260,23 @@ handle_frame(struct vhd *vhd, struct session *pss, const char *msg,
 				  perr.reply_to, NULL);
 	if (in.sender || pss->gateway) {
 		if (in.sender == NULL) {
-			rc = send_error(vhd, pss, PROTO_BAD_REQUEST,
-					"frames on a gateway connection need 'sender'",
-					in.id, NULL);
+			rc = send_error(
+				vhd, pss, PROTO_BAD_REQUEST,
+				"frames on a gateway connection need 'sender'",
+				in.id, NULL);
 			goto out;
 		}
 		if (!pss->gateway && cfg->auth) {
-			rc = send_error(vhd, pss, PROTO_FORBIDDEN,
-					"only gateway connections may set 'sender'",
-					in.id, NULL);
+			rc = send_error(
+				vhd, pss, PROTO_FORBIDDEN,
+				"only gateway connections may set 'sender'",
+				in.id, NULL);
 			goto out;
 		}
 		if (!auth_id_valid(in.sender)) {
 			rc = send_error(vhd, pss, PROTO_BAD_REQUEST,
-					"bad 'sender': 1 to 63 of A-Z a-z 0-9 _ . : @ -",
+					"bad 'sender': 1 to 63 of A-Z a-z 0-9 "
+					"_ . : @ -",
 					in.id, NULL);
 			goto out;
 		}
@@ -282,7 +284,8 @@ handle_frame(struct vhd *vhd, struct session *pss, const char *msg,
 	}
 	if (vhd->draining) {
 		rc = send_error(vhd, pss, PROTO_UNAVAILABLE,
-				"the server is restarting: please send again in a moment",
+				"the server is restarting: please send again "
+				"in a moment",
 				in.id, sender);
 		goto out;
 	}
@@ -326,9 +329,10 @@ handle_frame(struct vhd *vhd, struct session *pss, const char *msg,
 	t.user = p;
 	if (store_submit_turn(vhd->bot->store, &t) < 0) {
 		pending_free(p);
-		rc = send_error(vhd, pss, PROTO_BUSY,
-				"the server is busy: please send again in a moment",
-				in.id, sender);
+		rc = send_error(
+			vhd, pss, PROTO_BUSY,
+			"the server is busy: please send again in a moment",
+			in.id, sender);
 	}
 	strbuf_release(&textbuf);
 out:
@@ -343,8 +347,8 @@ deliver_done(struct vhd *vhd)
 	struct store_done done[64];
 	size_t n, i, j;
 
-	while ((n = store_take_done(vhd->bot->store, done,
-				    ARRAY_SIZE(done))) > 0) {
+	while ((n = store_take_done(vhd->bot->store, done, ARRAY_SIZE(done))) >
+	       0) {
 		for (i = 0; i < n; i++) {
 			struct pending *p = done[i].user;
 			struct session *s =
@@ -357,20 +361,21 @@ deliver_done(struct vhd *vhd)
 				strbuf_reset(&vhd->frame);
 				protocol_format_error(
 					&vhd->frame, PROTO_UNAVAILABLE,
-					"this message could not be saved: please send it again later",
-					p->reply_to, p->sender[0] ? p->sender
-								  : NULL);
+					"this message could not be saved: "
+					"please send it again later",
+					p->reply_to,
+					p->sender[0] ? p->sender : NULL);
 				bad = session_send(s, vhd->frame.buf,
 						   vhd->frame.len);
 			} else {
 				for (j = 0; j < p->nframes && !bad; j++)
-					bad = session_send(s,
-							   p->frames[j].buf,
+					bad = session_send(s, p->frames[j].buf,
 							   p->frames[j].len);
 			}
 			if (bad) {
-				lwsl_warn("dropping session %llu: not reading\n",
-					  (unsigned long long)s->id);
+				lwsl_warn(
+					"dropping session %llu: not reading\n",
+					(unsigned long long)s->id);
 				session_kill(s);
 			}
 			pending_free(p);
@@ -400,12 +405,12 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 						  lws_get_protocol(wsi),
 						  sizeof(*vhd));
 		if (vhd == NULL)
-			abort();	/* OOM, as xmalloc */
+			abort(); /* OOM, as xmalloc */
 		vhd->cx = lws_get_context(wsi);
 		vhd->bot = bot;
-		vhd->convs = convtab_new((size_t)cfg->max_conversations,
-					 (int64_t)cfg->conversation_ttl_s *
-						 1000);
+		vhd->convs =
+			convtab_new((size_t)cfg->max_conversations,
+				    (int64_t)cfg->conversation_ttl_s * 1000);
 		vhd->limits.outq_max = (size_t)cfg->outq_max;
 		vhd->limits.outq_max_bytes = (size_t)cfg->outq_max_bytes;
 		vhd->limits.frame_max = (size_t)cfg->max_frame_bytes;
@@ -429,7 +434,8 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return -1;
 		identify(wsi, vhd->bot->cfg, &id);
 		if (id.status) {
-			/* Still HTTP here: answer with a status, then hang up. */
+			/* Still HTTP here: answer with a status, then hang up.
+			 */
 			lwsl_notice("refused websocket upgrade: %s\n", id.why);
 			lws_return_http_status(wsi, id.status, id.why);
 			return -1;
@@ -455,7 +461,8 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			if (!lws_is_final_fragment(wsi))
 				break;
 			return send_error(vhd, pss, PROTO_BAD_REQUEST,
-					  "binary frames are not supported: send JSON text",
+					  "binary frames are not supported: "
+					  "send JSON text",
 					  NULL, NULL) < 0
 				       ? -1
 				       : 0;
@@ -466,10 +473,9 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		case SESSION_RX_MORE:
 			return 0;
 		case SESSION_RX_TOO_BIG:
-			lws_close_reason(wsi,
-					 LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-					 (unsigned char *)"frame too large",
-					 15);
+			lws_close_reason(
+				wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+				(unsigned char *)"frame too large", 15);
 			return -1;
 		case SESSION_RX_MESSAGE:
 			break;
@@ -504,7 +510,8 @@ static const struct lws_protocols protocols[] = {
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* ---- run ------------------------------------------------------------------ */
+/* ---- run ------------------------------------------------------------------
+ */
 
 static void
 reload_content(struct bot *bot)
@@ -611,8 +618,9 @@ server_run(struct bot *bot, struct bot_err *err)
 	info.user = bot;
 	info.retry_and_idle_policy = &retry;
 	info.vhost_name = "default";
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
-		       LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
+	info.options =
+		LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
 	if (strchr(cfg->listen, ':') == NULL)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 

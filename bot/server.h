@@ -14,8 +14,8 @@ struct store;
 /* Process lifetime: made in main(), outlives the lws context. */
 struct bot {
 	struct config *cfg;
-	struct content *content;	/* replaced by SIGHUP reloads */
-	struct store *store;		/* writer started by server_run */
+	struct content *content; /* replaced by SIGHUP reloads */
+	struct store *store;	 /* writer started by server_run */
 	struct dialog_policy policy;
 };
 

@@ -11,7 +11,7 @@
 struct outmsg {
 	lws_dll2_t list;
 	size_t len;
-	unsigned char buf[];		/* LWS_PRE + len */
+	unsigned char buf[]; /* LWS_PRE + len */
 };
 
 static lws_dll2_owner_t *
@@ -32,7 +32,8 @@ session_registry_add(struct session_registry *r, struct session *s)
 struct session *
 session_registry_find(struct session_registry *r, uint64_t id)
 {
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(bucket(r, id)))
+	lws_start_foreach_dll(struct lws_dll2 *, d,
+			      lws_dll2_get_head(bucket(r, id)))
 	{
 		struct session *s = lws_container_of(d, struct session, by_id);
 
@@ -101,7 +102,7 @@ session_receive(struct session *s, void *in, size_t len, bool final,
 	}
 	if (len > 0) {
 		if (lws_buflist_append_segment(&s->rx, in, len) < 0)
-			abort();	/* OOM, as xmalloc */
+			abort(); /* OOM, as xmalloc */
 		s->rx_len += len;
 	}
 	if (!final)
@@ -139,7 +140,7 @@ session_writeable(struct session *s)
 
 	if (s->outq.head == NULL) {
 		if (s->close_code == 0)
-			return 0;	/* a spurious WRITEABLE is normal */
+			return 0; /* a spurious WRITEABLE is normal */
 		lws_close_reason(s->wsi, (enum lws_close_status)s->close_code,
 				 (unsigned char *)s->close_reason,
 				 strlen(s->close_reason));

@@ -15,28 +15,28 @@
 #include <stdint.h>
 
 struct session_limits {
-	size_t outq_max;		/* frames */
+	size_t outq_max; /* frames */
 	size_t outq_max_bytes;
-	size_t frame_max;		/* bytes of one reassembled message */
-	int idle_timeout_s;		/* 0 = none */
+	size_t frame_max;   /* bytes of one reassembled message */
+	int idle_timeout_s; /* 0 = none */
 };
 
 /* Zero-filled by lws; valid from ESTABLISHED until CLOSED returns. */
 struct session {
 	struct lws *wsi;
 	uint64_t id;
-	lws_dll2_t by_id;		/* registry bucket */
-	lws_dll2_owner_t outq;		/* struct outmsg */
+	lws_dll2_t by_id;      /* registry bucket */
+	lws_dll2_owner_t outq; /* struct outmsg */
 	size_t outq_bytes;
 	struct lws_buflist *rx;
 	size_t rx_len;
 	lws_sorted_usec_list_t idle;
 	lws_usec_t last_rx_us;
 	const struct session_limits *limits;
-	char buyer[64];			/* "" for a gateway */
+	char buyer[64]; /* "" for a gateway */
 	bool gateway;
 	bool registered;
-	uint16_t close_code;		/* != 0: close after the queue drains */
+	uint16_t close_code; /* != 0: close after the queue drains */
 	char close_reason[40];
 };
 
@@ -47,8 +47,7 @@ struct session_registry {
 };
 
 void session_registry_add(struct session_registry *r, struct session *s);
-struct session *session_registry_find(struct session_registry *r,
-				      uint64_t id);
+struct session *session_registry_find(struct session_registry *r, uint64_t id);
 void session_registry_remove(struct session_registry *r, struct session *s);
 
 /* ESTABLISHED: take the wsi, register, arm the idle timer. */
@@ -57,9 +56,9 @@ void session_start(struct session *s, struct lws *wsi,
 		   const struct session_limits *limits);
 
 enum session_rx {
-	SESSION_RX_MORE,		/* a fragment was buffered */
-	SESSION_RX_MESSAGE,		/* '*msg' holds a whole message */
-	SESSION_RX_TOO_BIG,		/* over frame_max: close with 1009 */
+	SESSION_RX_MORE,    /* a fragment was buffered */
+	SESSION_RX_MESSAGE, /* '*msg' holds a whole message */
+	SESSION_RX_TOO_BIG, /* over frame_max: close with 1009 */
 };
 
 /*
@@ -80,8 +79,7 @@ int session_send(struct session *s, const char *json, size_t len);
 int session_writeable(struct session *s);
 
 /* Close with 'code' once what is queued has been written. */
-void session_close_after(struct session *s, uint16_t code,
-			 const char *reason);
+void session_close_after(struct session *s, uint16_t code, const char *reason);
 
 /* Drop a session that is not our current callback's (a slow reader). */
 void session_kill(struct session *s);

@@ -27,9 +27,9 @@ struct bot_err;
 struct store;
 
 struct store_options {
-	bool sync_full;		/* PRAGMA synchronous=FULL, else NORMAL */
-	int max_mb;		/* cap the file (max_page_count); 0 = none */
-	size_t queue_max;	/* writer queue limit in turns; 0 = 65536 */
+	bool sync_full;	  /* PRAGMA synchronous=FULL, else NORMAL */
+	int max_mb;	  /* cap the file (max_page_count); 0 = none */
+	size_t queue_max; /* writer queue limit in turns; 0 = 65536 */
 };
 
 /* One buyer message and what the bot did with it.  All strings borrowed
@@ -38,28 +38,28 @@ struct store_turn {
 	const char *buyer;	/* buyer id (conversation key), required */
 	const char *msg_id;	/* client's message id */
 	const char *text;	/* buyer's text, or "[button] payload" */
-	const char *normalized;	/* normalised text (for unmatched) */
+	const char *normalized; /* normalised text (for unmatched) */
 	int64_t at_ms;		/* when the message arrived */
 	const char *intent;
 	const char *topic;
-	const char *action;	/* reply | clarify | escalate | complaint */
-	const char *script;	/* "id@version" */
-	const char *reply;	/* bot's reply text */
+	const char *action; /* reply | clarify | escalate | complaint */
+	const char *script; /* "id@version" */
+	const char *reply;  /* bot's reply text */
 	int64_t reply_ms;
 	bool unmatched;		/* also record in the unmatched table */
-	const char *escalation;	/* reason: request|misses|repeat|complaint|
+	const char *escalation; /* reason: request|misses|repeat|complaint|
 				   needs_human, or NULL */
 	/* the conversation after this turn */
-	const char *state;	/* bot | queued | agent | closed */
+	const char *state; /* bot | queued | agent | closed */
 	int misses;
 	const char *last_intent;
 	const char *order_id;
-	void *user;		/* handed back by store_take_done() */
+	void *user; /* handed back by store_take_done() */
 };
 
 struct store_done {
 	void *user;
-	bool ok;		/* false: not stored (disk full, I/O error) */
+	bool ok; /* false: not stored (disk full, I/O error) */
 };
 
 /* Counts for tests, /metrics and offline reports. */
@@ -74,7 +74,7 @@ struct store_counts {
 struct store_message {
 	int64_t id;
 	const char *buyer;
-	const char *role;	/* buyer | bot | agent */
+	const char *role; /* buyer | bot | agent */
 	const char *msg_id;
 	const char *text;
 	const char *intent;

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
 #define BOT_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* A load-time error: caller-owned, filled by bot_errf(). */
@@ -28,13 +28,13 @@ char *xstrndup(const char *s, size_t n);
 
 /* A growable NUL-terminated byte string (git's strbuf, trimmed down). */
 struct strbuf {
-	char *buf;		/* always NUL-terminated once initialised */
+	char *buf; /* always NUL-terminated once initialised */
 	size_t len;
 	size_t alloc;
 };
 
 void strbuf_init(struct strbuf *sb);
-void strbuf_release(struct strbuf *sb);	/* back to the init state */
+void strbuf_release(struct strbuf *sb); /* back to the init state */
 void strbuf_reset(struct strbuf *sb);	/* length 0, keeps memory */
 void strbuf_grow(struct strbuf *sb, size_t extra);
 void strbuf_add(struct strbuf *sb, const char *s, size_t len);
@@ -55,8 +55,8 @@ int64_t util_now_ms(void);
  * and report its 1-based line and column.  Returns the byte offset or -1.
  * Used to point load errors at file:line:col.
  */
-long util_locate(const char *text, size_t from, const char *needle,
-		 int *line, int *col);
+long util_locate(const char *text, size_t from, const char *needle, int *line,
+		 int *col);
 
 /* Read a whole file into a new NUL-terminated allocation; NULL + errno. */
 char *util_read_file(const char *path, size_t *len);

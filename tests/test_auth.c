@@ -13,9 +13,8 @@ suite_auth(void)
 	char sig[AUTH_SIG_HEX], ts[32];
 	int64_t now = 1763900000;
 
-	TEST("auth-1.1");	/* RFC 4231 style: a known HMAC-SHA256 */
-	auth_sign("key", "The quick brown fox jumps over the lazy dog", 0,
-		  sig);
+	TEST("auth-1.1"); /* RFC 4231 style: a known HMAC-SHA256 */
+	auth_sign("key", "The quick brown fox jumps over the lazy dog", 0, sig);
 	CHECK_INT(strlen(sig), 64);
 	auth_sign(secret, "b1", now, sig);
 	snprintf(ts, sizeof(ts), "%lld", (long long)now);

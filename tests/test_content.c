@@ -23,11 +23,14 @@ static const char sys_intents[] =
 
 static const char sys_scripts[] =
 	"{\"id\":\"f\",\"intent\":\"fallback\",\"status\":\"approved\","
-	"\"version\":1,\"author\":\"a\",\"approver\":\"b\",\"variants\":[\"?\"]},"
+	"\"version\":1,\"author\":\"a\",\"approver\":\"b\",\"variants\":[\"?\"]"
+	"},"
 	"{\"id\":\"m\",\"intent\":\"handoff.misses\",\"status\":\"approved\","
-	"\"version\":1,\"author\":\"a\",\"approver\":\"b\",\"variants\":[\"m\"]},"
+	"\"version\":1,\"author\":\"a\",\"approver\":\"b\",\"variants\":[\"m\"]"
+	"},"
 	"{\"id\":\"r\",\"intent\":\"handoff.repeat\",\"status\":\"approved\","
-	"\"version\":1,\"author\":\"a\",\"approver\":\"b\",\"variants\":[\"r\"]}";
+	"\"version\":1,\"author\":\"a\",\"approver\":\"b\",\"variants\":[\"r\"]"
+	"}";
 
 struct seen {
 	int n;
@@ -68,8 +71,8 @@ check_dir(const char *intent, const char *scripts, struct seen *seen)
 	fclose(f);
 	snprintf(p, sizeof(p), "%s/scripts-zh/a.json", dir);
 	f = fopen(p, "w");
-	fprintf(f, "{\"scripts\":[%s%s%s]}", sys_scripts,
-		scripts[0] ? "," : "", scripts);
+	fprintf(f, "{\"scripts\":[%s%s%s]}", sys_scripts, scripts[0] ? "," : "",
+		scripts);
 	fclose(f);
 	c = content_open(dir, &err);
 	if (c) {
@@ -94,8 +97,8 @@ check_dir(const char *intent, const char *scripts, struct seen *seen)
 	return n;
 }
 
-#define GOOD_INTENT                                                          \
-	"{\"name\":\"a.b\",\"topic\":\"human\",\"patterns\":[\"(?<item>"    \
+#define GOOD_INTENT                                                            \
+	"{\"name\":\"a.b\",\"topic\":\"human\",\"patterns\":[\"(?<item>"       \
 	"苹果|梨)\"],\"examples\":[\"苹果\"]}"
 
 void
@@ -108,8 +111,8 @@ suite_content(void)
 	TEST("content-1.1");
 	CHECK(c != NULL);
 	if (c) {
-		CHECK_STR(content_script(c, intents_find(c->intents,
-							 "human.request"))
+		CHECK_STR(content_script(
+				  c, intents_find(c->intents, "human.request"))
 				  ->ref,
 			  "human.request@2");
 		content_free(c);
@@ -117,7 +120,7 @@ suite_content(void)
 		fprintf(stderr, "%s\n", err.msg);
 	}
 
-	TEST("content-2.1");	/* a clean minimal set */
+	TEST("content-2.1"); /* a clean minimal set */
 	CHECK_INT(check_dir(GOOD_INTENT,
 			    "{\"id\":\"x\",\"intent\":\"a.b\",\"status\":"
 			    "\"approved\",\"version\":1,\"author\":\"a\","
@@ -126,7 +129,7 @@ suite_content(void)
 			    &seen),
 		  0);
 
-	TEST("content-2.2");	/* an intent with no approved script */
+	TEST("content-2.2"); /* an intent with no approved script */
 	CHECK_INT(check_dir(GOOD_INTENT,
 			    "{\"id\":\"x\",\"intent\":\"a.b\",\"status\":"
 			    "\"draft\",\"version\":1,\"author\":\"a\","
@@ -136,7 +139,7 @@ suite_content(void)
 	CHECK(strstr(seen.first, "has no approved script") != NULL);
 	CHECK(strstr(seen.first, "a.json:1:") != NULL);
 
-	TEST("content-2.3");	/* a slot the intent can never fill */
+	TEST("content-2.3"); /* a slot the intent can never fill */
 	CHECK_INT(check_dir(GOOD_INTENT,
 			    "{\"id\":\"x\",\"intent\":\"a.b\",\"status\":"
 			    "\"approved\",\"version\":1,\"author\":\"a\","
@@ -146,7 +149,7 @@ suite_content(void)
 		  1);
 	CHECK(strstr(seen.first, "{colour}") != NULL);
 
-	TEST("content-2.4");	/* only optional-slot variants */
+	TEST("content-2.4"); /* only optional-slot variants */
 	CHECK_INT(check_dir(GOOD_INTENT,
 			    "{\"id\":\"x\",\"intent\":\"a.b\",\"status\":"
 			    "\"approved\",\"version\":1,\"author\":\"a\","
@@ -155,7 +158,7 @@ suite_content(void)
 		  1);
 	CHECK(strstr(seen.first, "can always be filled") != NULL);
 
-	TEST("content-2.5");	/* buttons and scripts name real intents */
+	TEST("content-2.5"); /* buttons and scripts name real intents */
 	CHECK_INT(check_dir(GOOD_INTENT,
 			    "{\"id\":\"x\",\"intent\":\"a.b\",\"status\":"
 			    "\"approved\",\"version\":1,\"author\":\"a\","
@@ -169,7 +172,7 @@ suite_content(void)
 		  2);
 	CHECK(strstr(seen.first, "no.such") != NULL);
 
-	TEST("content-2.6");	/* system intents are required */
+	TEST("content-2.6"); /* system intents are required */
 	{
 		char dir[64] = "/tmp/xiaoer-content-XXXXXX", p[160];
 		FILE *f;

@@ -46,7 +46,7 @@ suite_dialog(void)
 	dialog_policy_init(&pol);
 	dialog_turn_init(&turn);
 
-	TEST("dialog-1.1");	/* a plain answer names intent and script */
+	TEST("dialog-1.1"); /* a plain answer names intent and script */
 	conversation_init(&c, "b1", 1000);
 	t = say(&c, "我的快递到哪了", 2000);
 	CHECK_INT(t->action, DIALOG_REPLY);
@@ -58,7 +58,7 @@ suite_dialog(void)
 	CHECK_INT(c.last_ms, 2000);
 	CHECK_STR(c.last_intent, "logistics.where");
 
-	TEST("dialog-1.2");	/* asking the same again: the answer failed */
+	TEST("dialog-1.2"); /* asking the same again: the answer failed */
 	snprintf(first, sizeof(first), "%s", t->reply.buf);
 	t = say(&c, "包裹到底在哪呢", 3000);
 	CHECK_INT(t->action, DIALOG_ESCALATE);
@@ -68,14 +68,14 @@ suite_dialog(void)
 	CHECK(t->new_escalation);
 	CHECK_INT(c.state, DIALOG_QUEUED);
 
-	TEST("dialog-1.3");	/* queued: the bot keeps answering FAQ */
+	TEST("dialog-1.3"); /* queued: the bot keeps answering FAQ */
 	t = say(&c, "什么时候发货", 4000);
 	CHECK_INT(t->action, DIALOG_REPLY);
 	CHECK(!t->new_escalation);
 	t = say(&c, "什么时候发货", 5000);
-	CHECK_INT(t->action, DIALOG_REPLY);	/* no second hand-off */
+	CHECK_INT(t->action, DIALOG_REPLY); /* no second hand-off */
 
-	TEST("dialog-2.1");	/* two misses hand over */
+	TEST("dialog-2.1"); /* two misses hand over */
 	conversation_init(&c, "b2", 0);
 	t = say(&c, "asdf qwer", 1);
 	CHECK_INT(t->action, DIALOG_CLARIFY);
@@ -89,10 +89,10 @@ suite_dialog(void)
 	CHECK_STR(t->script, "handoff.misses@1");
 	CHECK(t->unmatched);
 	CHECK(t->new_escalation);
-	t = say(&c, "qqqq", 3);	/* queued: misses only clarify now */
+	t = say(&c, "qqqq", 3); /* queued: misses only clarify now */
 	CHECK_INT(t->action, DIALOG_CLARIFY);
 
-	TEST("dialog-2.2");	/* a hit between misses resets the count */
+	TEST("dialog-2.2"); /* a hit between misses resets the count */
 	conversation_init(&c, "b3", 0);
 	say(&c, "asdf", 1);
 	say(&c, "在吗", 2);
@@ -100,7 +100,7 @@ suite_dialog(void)
 	CHECK_INT(t->action, DIALOG_CLARIFY);
 	CHECK_INT(c.state, DIALOG_BOT);
 
-	TEST("dialog-2.3");	/* the policy can switch hand-offs off */
+	TEST("dialog-2.3"); /* the policy can switch hand-offs off */
 	pol.escalate_after_misses = 0;
 	pol.escalate_on_repeat = false;
 	conversation_init(&c, "b4", 0);
@@ -113,7 +113,7 @@ suite_dialog(void)
 	CHECK_INT(t->action, DIALOG_REPLY);
 	dialog_policy_init(&pol);
 
-	TEST("dialog-3.1");	/* explicit human request */
+	TEST("dialog-3.1"); /* explicit human request */
 	conversation_init(&c, "b5", 0);
 	t = say(&c, "转人工", 1);
 	CHECK_INT(t->action, DIALOG_ESCALATE);
@@ -124,7 +124,7 @@ suite_dialog(void)
 	CHECK_INT(t->action, DIALOG_ESCALATE);
 	CHECK(!t->new_escalation);
 
-	TEST("dialog-3.2");	/* complaint: apologise and hand over */
+	TEST("dialog-3.2"); /* complaint: apologise and hand over */
 	conversation_init(&c, "b6", 0);
 	t = say(&c, "你们就是骗子 我要投诉", 1);
 	CHECK_INT(t->action, DIALOG_COMPLAINT);
@@ -133,14 +133,14 @@ suite_dialog(void)
 	CHECK(strstr(t->reply.buf, "抱歉") != NULL);
 	CHECK_INT(c.state, DIALOG_QUEUED);
 
-	TEST("dialog-3.3");	/* the script says a human must handle it */
+	TEST("dialog-3.3"); /* the script says a human must handle it */
 	conversation_init(&c, "b7", 0);
 	t = say(&c, "收到东西碎了", 1);
 	CHECK_INT(t->action, DIALOG_ESCALATE);
 	CHECK_INT(t->escalation, DIALOG_ESC_NEEDS_HUMAN);
 	CHECK_STR(t->intent, "aftersale.damaged");
 
-	TEST("dialog-4.1");	/* missing slot: ask, then answer */
+	TEST("dialog-4.1"); /* missing slot: ask, then answer */
 	conversation_init(&c, "b8", 0);
 	t = say(&c, "退款什么时候到账啊", 1);
 	CHECK_INT(t->action, DIALOG_CLARIFY);
@@ -154,27 +154,28 @@ suite_dialog(void)
 	CHECK_STR(c.order_id, "123456789012345678");
 	CHECK_STR(c.pending_slot, "");
 
-	TEST("dialog-4.2");	/* the conversation remembers the order */
+	TEST("dialog-4.2"); /* the conversation remembers the order */
 	t = say(&c, "退款进度呢", 3);
-	CHECK_INT(t->action, DIALOG_ESCALATE);	/* asked again: repeat */
+	CHECK_INT(t->action, DIALOG_ESCALATE); /* asked again: repeat */
 	conversation_init(&c, "b9", 0);
 	{
-		struct dialog_input in = {"退款多久到账", strlen("退款多久到账"),
-					  NULL, "998877665544332211"};
+		struct dialog_input in = {"退款多久到账",
+					  strlen("退款多久到账"), NULL,
+					  "998877665544332211"};
 
 		CHECK_INT(dialog_handle(ct, &pol, &c, &in, 1, &turn), 0);
 		CHECK_INT(turn.action, DIALOG_REPLY);
 		CHECK(strstr(turn.reply.buf, "998877665544332211") != NULL);
 	}
 
-	TEST("dialog-4.3");	/* changing the subject drops the question */
+	TEST("dialog-4.3"); /* changing the subject drops the question */
 	conversation_init(&c, "b10", 0);
 	say(&c, "退款什么时候到账", 1);
 	t = say(&c, "什么时候发货", 2);
 	CHECK_STR(t->intent, "shipping.when");
 	CHECK_STR(c.pending_slot, "");
 
-	TEST("dialog-5.1");	/* buttons name intents */
+	TEST("dialog-5.1"); /* buttons name intents */
 	conversation_init(&c, "b11", 0);
 	t = press(&c, "human.request");
 	CHECK_STR(t->intent, "human.request");
@@ -183,15 +184,15 @@ suite_dialog(void)
 	t = press(&c, "no.such.intent");
 	CHECK_STR(t->intent, "fallback");
 
-	TEST("dialog-5.2");	/* variants rotate within a conversation */
+	TEST("dialog-5.2"); /* variants rotate within a conversation */
 	conversation_init(&c, "b13", 0);
 	say(&c, "在吗", 1);
 	snprintf(first, sizeof(first), "%s", turn.reply.buf);
 	t = say(&c, "在吗", 2);
 	CHECK(strcmp(first, t->reply.buf) != 0);
-	CHECK_INT(t->action, DIALOG_REPLY);	/* smalltalk repeats are fine */
+	CHECK_INT(t->action, DIALOG_REPLY); /* smalltalk repeats are fine */
 
-	TEST("dialog-6.1");	/* a human holds the chat: silence */
+	TEST("dialog-6.1"); /* a human holds the chat: silence */
 	conversation_init(&c, "b14", 0);
 	c.state = DIALOG_AGENT;
 	t = say(&c, "我的快递到哪了", 1);

@@ -76,21 +76,21 @@ suite_intents(void)
 	CHECK(intents_topic_valid("aftersale"));
 	CHECK(!intents_topic_valid("refund"));
 
-	TEST("intents-2.1");	/* matching through normalisation */
+	TEST("intents-2.1"); /* matching through normalisation */
 	CHECK_STR(match(t, "我的快递到哪了", &m), "logistics.where");
 	CHECK_STR(match(t, "請問什麼時候發貨", &m), "shipping.when");
 	CHECK_STR(match(t, "在吗？？？", &m), "smalltalk.greeting");
 	CHECK_STR(match(t, "asdf", &m), "-");
 
-	TEST("intents-2.2");	/* priority: complaint beats logistics */
+	TEST("intents-2.2"); /* priority: complaint beats logistics */
 	CHECK_STR(match(t, "快递到哪了 我要投诉", &m), "complaint.general");
 	CHECK_STR(match(t, "在吗 我的快递到哪了", &m), "logistics.where");
 
-	TEST("intents-2.3");	/* exclude patterns veto */
+	TEST("intents-2.3"); /* exclude patterns veto */
 	CHECK_STR(match(t, "放心不会给差评的", &m), "-");
 	CHECK_STR(match(t, "再这样就差评", &m), "complaint.general");
 
-	TEST("intents-3.1");	/* named captures become slots */
+	TEST("intents-3.1"); /* named captures become slots */
 	CHECK_STR(match(t, "１２３４５６７８９０１２３４５６７８到哪了", &m),
 		  "logistics.where");
 	CHECK_INT(m.nslots, 1);
@@ -102,12 +102,12 @@ suite_intents(void)
 	CHECK(!intents_find_slot(t, "order_id", "12345", 5, value));
 	CHECK_STR(intents_slotdef(t, "order_id")->ask, "clarify.order_id");
 
-	TEST("intents-4.1");	/* the fixture tests itself clean */
+	TEST("intents-4.1"); /* the fixture tests itself clean */
 	CHECK_INT(intents_check(t, count_report, &problems), 0);
 	CHECK_INT(problems, 0);
 	intents_free(t);
 
-	TEST("intents-5.1");	/* load errors name file:line:col */
+	TEST("intents-5.1"); /* load errors name file:line:col */
 	t = load_one("{\"intents\":[{\"name\":\"a.b\",\"topic\":\"human\","
 		     "\"patterns\":[\"(unclosed\"]}]}",
 		     &err, dir);
@@ -143,16 +143,17 @@ suite_intents(void)
 	CHECK(t == NULL);
 	CHECK(strstr(err.msg, "requires slot 'order_id'") != NULL);
 
-	TEST("intents-6.1");	/* check finds bad examples and empty matches */
-	t = load_one("{\"intents\":[\n"
-		     "{\"name\":\"a.b\",\"topic\":\"human\",\"priority\":50,\n"
-		     " \"patterns\":[\"x*\", \"退货\"],\n"
-		     " \"examples\":[\"我要退货\", \"换货\"],\n"
-		     " \"counter_examples\":[\"退货地址\"]},\n"
-		     "{\"name\":\"c.d\",\"topic\":\"human\",\"priority\":60,\n"
-		     " \"patterns\":[\"退货地址\"], \"examples\":[\"退货地址\"]}\n"
-		     "]}",
-		     &err, dir);
+	TEST("intents-6.1"); /* check finds bad examples and empty matches */
+	t = load_one(
+		"{\"intents\":[\n"
+		"{\"name\":\"a.b\",\"topic\":\"human\",\"priority\":50,\n"
+		" \"patterns\":[\"x*\", \"退货\"],\n"
+		" \"examples\":[\"我要退货\", \"换货\"],\n"
+		" \"counter_examples\":[\"退货地址\"]},\n"
+		"{\"name\":\"c.d\",\"topic\":\"human\",\"priority\":60,\n"
+		" \"patterns\":[\"退货地址\"], \"examples\":[\"退货地址\"]}\n"
+		"]}",
+		&err, dir);
 	CHECK(t != NULL);
 	if (t) {
 		problems = 0;
@@ -162,7 +163,7 @@ suite_intents(void)
 		intents_free(t);
 	}
 
-	TEST("intents-7.1");	/* catastrophic patterns stay bounded */
+	TEST("intents-7.1"); /* catastrophic patterns stay bounded */
 	t = load_one("{\"intents\":[{\"name\":\"a.b\",\"topic\":\"human\","
 		     "\"patterns\":[\"(a+)+$\"],\"examples\":[\"a\"]}]}",
 		     &err, dir);

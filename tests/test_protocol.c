@@ -56,7 +56,7 @@ suite_protocol(void)
 	CHECK_STR(in.sender, "g-7");
 	inbound_clear(&in);
 
-	TEST("protocol-2.1");	/* every bad frame gets a code and message */
+	TEST("protocol-2.1"); /* every bad frame gets a code and message */
 	CHECK_STR(parse_code("not json", NULL), PROTO_BAD_JSON);
 	CHECK_STR(parse_code("{\"type\":\"message\"", NULL), PROTO_BAD_JSON);
 	CHECK_STR(parse_code("[1,2]", NULL), PROTO_BAD_REQUEST);
@@ -84,12 +84,18 @@ suite_protocol(void)
 			     NULL),
 		  PROTO_BAD_JSON);
 
-	TEST("protocol-3.1");	/* a reply is valid JSON with every field */
+	TEST("protocol-3.1"); /* a reply is valid JSON with every field */
 	{
 		struct outbound_button b[] = {{"转人工", "human.request"}};
-		struct outbound_reply r = {"m-1", NULL, "亲，\"好的\"",
-					   "logistics.where", "logistics",
-					   "reply", "logistics.where@3", b, 1};
+		struct outbound_reply r = {"m-1",
+					   NULL,
+					   "亲，\"好的\"",
+					   "logistics.where",
+					   "logistics",
+					   "reply",
+					   "logistics.where@3",
+					   b,
+					   1};
 
 		strbuf_init(&sb);
 		protocol_format_reply(&sb, &r);

@@ -25,25 +25,26 @@ suite_util(void)
 	strbuf_reset(&sb);
 	CHECK_STR(sb.buf, "");
 
-	TEST("util-1.2");	/* growth across many appends */
+	TEST("util-1.2"); /* growth across many appends */
 	for (int i = 0; i < 1000; i++)
 		strbuf_addf(&sb, "%04d", i);
 	CHECK_INT(sb.len, 4000);
 	CHECK(memcmp(sb.buf + 3996, "0999", 4) == 0);
 	strbuf_reset(&sb);
-	strbuf_addf(&sb, "%s", "0123456789012345678901234567890123456789"
-			       "0123456789012345678901234567890123456789");
+	strbuf_addf(&sb, "%s",
+		    "0123456789012345678901234567890123456789"
+		    "0123456789012345678901234567890123456789");
 	CHECK_INT(sb.len, 80);
 
-	TEST("util-2.1");	/* JSON escaping keeps UTF-8, escapes controls */
+	TEST("util-2.1"); /* JSON escaping keeps UTF-8, escapes controls */
 	strbuf_reset(&sb);
 	strbuf_add_json_str(&sb, "a\"b\\c\n\x01在", 10);
 	CHECK_STR(sb.buf, "\"a\\\"b\\\\c\\n\\u0001在\"");
 	strbuf_release(&sb);
 
-	TEST("util-3.1");	/* line:col counts characters, not bytes */
-	CHECK(util_locate("{\n  \"名字\": \"x\"\n}", 0, "\"x\"", &line,
-			  &col) > 0);
+	TEST("util-3.1"); /* line:col counts characters, not bytes */
+	CHECK(util_locate("{\n  \"名字\": \"x\"\n}", 0, "\"x\"", &line, &col) >
+	      0);
 	CHECK_INT(line, 2);
 	CHECK_INT(col, 9);
 	CHECK(util_locate("abc", 0, "zz", &line, &col) < 0);
