@@ -273,29 +273,24 @@ config_init(struct config *c)
 	c->log_level = 7; /* LLL_ERR | LLL_WARN | LLL_NOTICE */
 }
 
-/*
- * config.h has no room for the recorded command-line overrides, so they
- * live in c->args after the NULL that ends the positional arguments:
- * args[0..nargs-1], NULL, key, value, key, value, ..., NULL.
- */
-static char **
-overrides(const struct config *c)
+static void
+free_vec(char **v)
 {
-	return c->args ? c->args + c->nargs + 1 : NULL;
+	char **p;
+
+	if (v == NULL)
+		return;
+	for (p = v; *p; p++)
+		free(*p);
+	free(v);
 }
 
 static void
 free_args(struct config *c)
 {
-	char **p;
-
-	if (c->args == NULL)
-		return;
-	for (p = c->args; *p; p++)
-		free(*p);
-	for (p = overrides(c); *p; p++)
-		free(*p);
-	free(c->args);
+	free_vec(c->args);
+	free_vec(c->overrides);
+	c->overrides = NULL;
 	c->args = NULL;
 	c->nargs = 0;
 }
@@ -434,9 +429,10 @@ config_parse_args(struct config *c, int argc, char **argv, struct bot_err *err)
 	}
 
 	free_args(c);
-	c->args = xcalloc(npos + 1 + novr + 1, sizeof(*c->args));
+	c->args = xcalloc(npos + 1, sizeof(*c->args));
 	memcpy(c->args, pos, npos * sizeof(*pos));
-	memcpy(c->args + npos + 1, ovr, novr * sizeof(*ovr));
+	c->overrides = xcalloc(novr + 1, sizeof(*c->overrides));
+	memcpy(c->overrides, ovr, novr * sizeof(*ovr));
 	c->nargs = (int)npos;
 	npos = novr = 0;
 	rc = 0;
@@ -613,7 +609,7 @@ config_load(struct config *c, struct bot_err *err)
 
 	if (c->path && load_file(c, c->path, err) < 0)
 		return -1;
-	for (p = overrides(c); p && *p; p += 2)
+	for (p = c->overrides; p && *p; p += 2)
 		if (config_set(c, p[0], p[1], err) < 0)
 			return -1;
 	if (c->auth && strlen(c->auth_secret) < 16)

@@ -22,10 +22,11 @@ struct config {
 	char *subcommand; /* "serve" unless given */
 	char **args;	  /* positional arguments after options */
 	int nargs;
-	char *against; /* replay --against DIR */
-	char *now;     /* --now "2026-11-11 00:30" (offline) */
-	char *since;   /* export-log --since (later issues) */
-	int log_level; /* -d LEVEL: lws log bitmask, default 7 */
+	char **overrides; /* key, value, ..., NULL: recorded flags */
+	char *against;	  /* replay --against DIR */
+	char *now;	  /* --now "2026-11-11 00:30" (offline) */
+	char *since;	  /* export-log --since (later issues) */
+	int log_level;	  /* -d LEVEL: lws log bitmask, default 7 */
 
 	/* keys of the file (see the table in config.c for defaults) */
 	char *listen;		/* listen 127.0.0.1 */

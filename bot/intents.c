@@ -54,7 +54,11 @@ struct intents {
 	size_t nfiles;
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
+	char *subject; /* padded copy: JIT reads ahead in 16 bytes */
+	size_t subject_cap;
 };
+
+#define INTENTS_PAD 64
 
 static const char *const topics[] = {INTENTS_TOPICS};
 
@@ -539,6 +543,23 @@ fail:
 	return NULL;
 }
 
+/*
+ * Copy 'text' into the zero-padded subject buffer.  PCRE2's JIT reads the
+ * subject in 16-byte vectors and may look past its end; with the padding
+ * it never leaves our allocation (and valgrind stays quiet).
+ */
+static const char *
+padded(struct intents *t, const char *text, size_t len)
+{
+	if (len + INTENTS_PAD > t->subject_cap) {
+		t->subject_cap = len + INTENTS_PAD;
+		t->subject = xrealloc(t->subject, t->subject_cap);
+	}
+	memcpy(t->subject, text, len);
+	memset(t->subject + len, 0, INTENTS_PAD);
+	return t->subject;
+}
+
 /* Length of the leftmost match of 'p', or -1.  Empty matches don't count. */
 static long
 match_one(struct intents *t, const struct pat *p, const char *text, size_t len)
@@ -618,6 +639,7 @@ intents_match(struct intents *t, const char *text, size_t len,
 	size_t i, pat = 0, win_pat = 0;
 
 	memset(out, 0, sizeof(*out));
+	text = padded(t, text, len);
 	for (i = 0; i < t->n; i++) {
 		const struct intent_int *in = &t->v[i];
 
@@ -654,6 +676,7 @@ intents_find_slot(struct intents *t, const char *name, const char *text,
 	size_t i;
 	PCRE2_SIZE n = INTENTS_SLOT_MAX;
 
+	text = padded(t, text, len);
 	for (i = 0; i < t->nslots; i++) {
 		if (strcmp(t->slots[i].pub.name, name) != 0)
 			continue;
@@ -742,8 +765,9 @@ intents_check(struct intents *t, intents_report_fn *fn, void *ctx)
 		const struct intent_int *in = &t->v[i];
 
 		for (j = 0; j < in->npats; j++)
-			if (pcre2_match(in->pats[j].code, (PCRE2_SPTR) "", 0, 0,
-					0, t->md, t->mctx) >= 0) {
+			if (pcre2_match(in->pats[j].code,
+					(PCRE2_SPTR)padded(t, "", 0), 0, 0, 0,
+					t->md, t->mctx) >= 0) {
 				snprintf(reason, sizeof(reason),
 					 "pattern '%s' of '%s' matches the "
 					 "empty string",
@@ -770,9 +794,10 @@ intents_check(struct intents *t, intents_report_fn *fn, void *ctx)
 			len = text_normalize(ex, len, norm, len + 1);
 			if (!intents_match(t, norm, len, &m) ||
 			    m.intent != &in->pub) {
-				bool own = match_intent(t, in, norm, len,
+				const char *sub = padded(t, norm, len);
+				bool own = match_intent(t, in, sub, len,
 							&pat) >= 0 &&
-					   !excluded(t, in, norm, len);
+					   !excluded(t, in, sub, len);
 
 				if (!own)
 					snprintf(reason, sizeof(reason),
@@ -845,5 +870,6 @@ intents_free(struct intents *t)
 	strings_free(t->files, t->nfiles);
 	pcre2_match_data_free(t->md);
 	pcre2_match_context_free(t->mctx);
+	free(t->subject);
 	free(t);
 }
