@@ -96,5 +96,29 @@ format:
 check-data: all
 	./$(BUILD)/xiaoer check -c $(CONF)
 
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SHARE   := $(DESTDIR)$(PREFIX)/share/xiaoer
+
+# Binary, content and static files under PREFIX; the config in /etc with
+# its paths pointed at them; the systemd unit.
+install: all
+	install -D -m 0755 $(BUILD)/xiaoer $(DESTDIR)$(PREFIX)/bin/xiaoer
+	mkdir -p $(SHARE)/intents $(SHARE)/scripts-zh $(SHARE)/www
+	install -m 0644 intents/*.json $(SHARE)/intents/
+	install -m 0644 scripts-zh/*.json $(SHARE)/scripts-zh/
+	cp -R bot/www/. $(SHARE)/www/
+	install -D -m 0644 deploy/xiaoer.service \
+	  $(DESTDIR)/etc/systemd/system/xiaoer.service
+	sed -i 's|/usr/local/bin/xiaoer|$(PREFIX)/bin/xiaoer|' \
+	  $(DESTDIR)/etc/systemd/system/xiaoer.service
+	@if [ ! -f $(DESTDIR)/etc/xiaoer/xiaoer.conf ]; then \
+	  install -D -m 0640 deploy/xiaoer.conf $(DESTDIR)/etc/xiaoer/xiaoer.conf; \
+	  sed -i -e 's|^db .*|db /var/lib/xiaoer/xiaoer.db|' \
+	    -e 's|^content .*|content $(PREFIX)/share/xiaoer|' \
+	    -e 's|^www .*|www $(PREFIX)/share/xiaoer/www|' \
+	    $(DESTDIR)/etc/xiaoer/xiaoer.conf; \
+	fi
+
 clean:
 	rm -rf build build-*
