@@ -61,7 +61,8 @@ protocol_parse(const char *buf, size_t len, struct inbound *in,
 	perr->message[0] = '\0';
 	perr->reply_to[0] = '\0';
 
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+			  &jerr);
 	if (root == NULL) {
 		perr->code = PROTO_BAD_JSON;
 		snprintf(perr->message, sizeof(perr->message),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -28,6 +29,7 @@
 #define SERVER_BUYER_PATH     "/ws/buyer"
 
 static volatile sig_atomic_t interrupted;
+static char www_root[PATH_MAX]; /* absolute; set once before lws starts */
 static volatile sig_atomic_t reload_requested;
 
 /* Shared with the writer thread: only ever read there. */
@@ -161,6 +163,74 @@ identify(struct lws *wsi, const struct config *cfg, struct ident *id)
 	}
 	if (buyer)
 		snprintf(id->buyer, sizeof(id->buyer), "%s", buyer);
+}
+
+/* ---- static files ---------------------------------------------------- */
+
+/* A URL path we are willing to map to a file under www_root. */
+static bool
+safe_path(const char *p)
+{
+	if (p[0] != '/' || strstr(p, "..") || strstr(p, "//") ||
+	    strchr(p, '\\'))
+		return false;
+	for (; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			return false;
+	return true;
+}
+
+static int
+http_done(struct lws *wsi)
+{
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int
+http_status(struct lws *wsi, unsigned int code, const char *body)
+{
+	if (lws_return_http_status(wsi, code, body))
+		return -1;
+	return http_done(wsi);
+}
+
+/*
+ * GET: serve bot/www (index.html for "/"), 404 for anything else.  Later
+ * issues add /api and /metrics here.
+ */
+static int
+callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+	      void *in, size_t len)
+{
+	char path[PATH_MAX + 256];
+	const char *url = in, *mime;
+	struct stat st;
+	int n;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		if (strcmp(url, "/") == 0)
+			url = "/index.html";
+		if (!safe_path(url) ||
+		    (size_t)snprintf(path, sizeof(path), "%s%s", www_root,
+				     url) >= sizeof(path) ||
+		    stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			return http_status(wsi, HTTP_STATUS_NOT_FOUND,
+					   "<h1>404</h1><p>没有这个页面 · "
+					   "<a href=\"/\">店小二</a></p>");
+		mime = lws_get_mimetype(path, NULL);
+		n = lws_serve_http_file(
+			wsi, path, mime ? mime : "application/octet-stream",
+			NULL, 0);
+		if (n < 0 || (n > 0 && http_done(wsi)))
+			return -1;
+		return 0;
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		return http_done(wsi);
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
 /* ---- one buyer frame ---------------------------------------------------- */
@@ -505,7 +575,7 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 static const struct lws_protocols protocols[] = {
-	{"http", lws_callback_http_dummy, 0, 0, 0, NULL, 0},
+	{"http", callback_http, 0, 0, 0, NULL, 0},
 	{"xiaoer-buyer", callback_buyer, sizeof(struct session), 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
@@ -571,24 +641,23 @@ server_run(struct bot *bot, struct bot_err *err)
 	};
 	const struct config *cfg = bot->cfg;
 	struct lws_context_creation_info info;
-	struct lws_http_mount mount;
 	struct lws_context *cx;
 	struct lws_vhost *vh;
 	struct waker waker = {NULL};
 	struct sigaction sa;
-	char www[PATH_MAX];
+	char *www = www_root;
 	int n = 0;
 
 	/* lws serves files from 'origin' as is: make it absolute. */
 	if (cfg->www[0] == '/')
-		snprintf(www, sizeof(www), "%s", cfg->www);
-	else if (getcwd(www, sizeof(www) - 1) == NULL ||
-		 strlen(www) + strlen(cfg->www) + 2 > sizeof(www))
+		snprintf(www, sizeof(www_root), "%s", cfg->www);
+	else if (getcwd(www, sizeof(www_root) - 1) == NULL ||
+		 strlen(www) + strlen(cfg->www) + 2 > sizeof(www_root))
 		return bot_errf(err, "cannot resolve www directory '%s'",
 				cfg->www);
 	else
-		snprintf(www + strlen(www), sizeof(www) - strlen(www), "/%s",
-			 cfg->www);
+		snprintf(www + strlen(www), sizeof(www_root) - strlen(www),
+			 "/%s", cfg->www);
 	if (access(www, R_OK | X_OK) != 0)
 		return bot_errf(err, "cannot read www directory '%s'", www);
 	memset(&sa, 0, sizeof(sa));
@@ -602,19 +671,11 @@ server_run(struct bot *bot, struct bot_err *err)
 	if (store_start_writer(bot->store, wake_loop, &waker, err) < 0)
 		return -1;
 
-	memset(&mount, 0, sizeof(mount));
-	mount.mountpoint = "/";
-	mount.mountpoint_len = 1;
-	mount.origin = www;
-	mount.def = "index.html";
-	mount.origin_protocol = LWSMPRO_FILE;
-
 	memset(&info, 0, sizeof(info));
 	info.port = cfg->port;
 	info.iface = cfg->listen;
 	info.protocols = protocols;
 	info.pvo = &pvo;
-	info.mounts = &mount;
 	info.user = bot;
 	info.retry_and_idle_policy = &retry;
 	info.vhost_name = "default";

@@ -60,7 +60,8 @@ suite_protocol(void)
 	CHECK_STR(parse_code("not json", NULL), PROTO_BAD_JSON);
 	CHECK_STR(parse_code("{\"type\":\"message\"", NULL), PROTO_BAD_JSON);
 	CHECK_STR(parse_code("[1,2]", NULL), PROTO_BAD_REQUEST);
-	CHECK_STR(parse_code("42", NULL), PROTO_BAD_JSON);
+	CHECK_STR(parse_code("42", NULL), PROTO_BAD_REQUEST);
+	CHECK_STR(parse_code("\"hi\"", NULL), PROTO_BAD_REQUEST);
 	CHECK_STR(parse_code("{}", NULL), PROTO_BAD_REQUEST);
 	CHECK_STR(parse_code("{\"type\":7}", NULL), PROTO_BAD_REQUEST);
 	CHECK_STR(parse_code("{\"type\":\"dance\"}", NULL), PROTO_UNKNOWN_TYPE);
