@@ -30,8 +30,10 @@ OBJ      := $(SRC:%.c=$(BUILD)/%.o)
 LIBOBJ   := $(filter-out $(BUILD)/bot/main.o,$(OBJ))
 TSRC     := $(wildcard tests/test_*.c) tests/unit.c
 TOBJ     := $(TSRC:%.c=$(BUILD)/%.o)
-WSOBJ    := $(BUILD)/tests/ws_transcript.o $(BUILD)/tests/wsclient.o
+WSOBJ    := $(BUILD)/tests/ws_transcript.o $(BUILD)/tests/wsclient.o \
+            $(BUILD)/tests/wsframe.o
 WSBIN    := $(if $(wildcard tests/ws_transcript.c),$(BUILD)/tests/ws_transcript)
+EVOBJ    := $(BUILD)/tests/eval.o $(BUILD)/tests/evalmetrics.o
 
 .PHONY: all deps run test check asan valgrind lint format check-data \
         bench eval install clean
@@ -58,13 +60,16 @@ $(BUILD)/%.o: %.c
 $(BUILD)/xiaoer: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit: $(TOBJ) $(LIBOBJ)
+$(BUILD)/tests/unit: $(TOBJ) $(BUILD)/tests/evalmetrics.o $(LIBOBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/eval: $(EVOBJ) $(LIBOBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/ws_transcript: $(WSOBJ) $(BUILD)/bot/util.o $(BUILD)/bot/text.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(OBJ:.o=.d) $(TOBJ:.o=.d) $(WSOBJ:.o=.d)
+-include $(OBJ:.o=.d) $(TOBJ:.o=.d) $(WSOBJ:.o=.d) $(EVOBJ:.o=.d)
 
 run: deps
 	@$(MAKE) --no-print-directory $(BUILD)/xiaoer
@@ -75,6 +80,11 @@ test check: deps
 	@$(MAKE) --no-print-directory $(BUILD)/xiaoer $(BUILD)/tests/unit \
 	  $(WSBIN)
 	@BUILD=$(BUILD) sh tests/run.sh
+
+# The evaluation report over tests/corpus/ (a report: exits 0 on misses).
+eval: deps
+	@$(MAKE) --no-print-directory $(BUILD)/tests/eval
+	./$(BUILD)/tests/eval
 
 asan:
 	$(MAKE) BUILD=build-asan SAN=address,undefined OPT="-O1 -g" check

@@ -26,6 +26,23 @@ load(const struct config *cfg)
 	return c;
 }
 
+/* --now fixes the clock (sale phases) for reproducible runs. */
+static int
+clock_from(const struct config *cfg, int64_t *now_ms)
+{
+	if (cfg->now == NULL) {
+		*now_ms = util_now_ms();
+		return 0;
+	}
+	if (util_parse_shanghai(cfg->now, now_ms) == 0)
+		return 0;
+	fprintf(stderr,
+		"xiaoer: bad --now '%s': use \"YYYY-MM-DD HH:MM\" "
+		"(Asia/Shanghai)\n",
+		cfg->now);
+	return -1;
+}
+
 static void
 policy_from(const struct config *cfg, struct dialog_policy *p)
 {
@@ -91,12 +108,12 @@ cmd_check(const struct config *cfg, FILE *out)
 /* One fresh conversation's first message. */
 static int
 decide(const struct content *c, const struct dialog_policy *p,
-       struct conversation *conv, const char *text, size_t len,
+       struct conversation *conv, const char *text, size_t len, int64_t now_ms,
        struct dialog_turn *t)
 {
-	struct dialog_input in = {text, len, NULL, NULL};
+	struct dialog_input in = {.text = text, .len = len};
 
-	return dialog_handle(c, p, conv, &in, util_now_ms(), t);
+	return dialog_handle(c, p, conv, &in, now_ms, t);
 }
 
 int
@@ -110,8 +127,11 @@ cmd_classify(const struct config *cfg, FILE *in, FILE *out)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	int64_t now;
 	int rc = 0;
 
+	if (clock_from(cfg, &now) < 0)
+		return 2;
 	if (c == NULL)
 		return 1;
 	policy_from(cfg, &p);
@@ -122,7 +142,7 @@ cmd_classify(const struct config *cfg, FILE *in, FILE *out)
 			n--;
 		sanitize(line, (size_t)n, &clean);
 		conversation_init(&conv, "classify", 0);
-		if (decide(c, &p, &conv, clean.buf, clean.len, &t) < 0) {
+		if (decide(c, &p, &conv, clean.buf, clean.len, now, &t) < 0) {
 			fprintf(out, "unknown\t-\tclarify\t-\n");
 			rc = 1;
 			continue;
@@ -165,8 +185,8 @@ print_turn(FILE *out, const char *session, size_t turn,
 /* Replay one JSONL session line; returns 0 or -1 with 'why' filled. */
 static int
 replay_line(const struct content *c, const struct dialog_policy *p,
-	    const char *line, size_t len, FILE *out, struct dialog_turn *t,
-	    struct strbuf *sb, char *why, size_t whylen)
+	    int64_t now_ms, const char *line, size_t len, FILE *out,
+	    struct dialog_turn *t, struct strbuf *sb, char *why, size_t whylen)
 {
 	struct conversation conv;
 	json_error_t jerr;
@@ -211,9 +231,9 @@ replay_line(const struct content *c, const struct dialog_policy *p,
 		}
 		if (dialog_handle(c, p, &conv,
 				  &(struct dialog_input){
-					  json_string_value(text),
-					  json_string_length(text), NULL, NULL},
-				  0, t) < 0) {
+					  .text = json_string_value(text),
+					  .len = json_string_length(text)},
+				  now_ms, t) < 0) {
 			snprintf(why, whylen, "turn %zu: dialog failed", i);
 			goto out;
 		}
@@ -237,12 +257,15 @@ cmd_replay(const struct config *cfg, FILE *out)
 	size_t cap = 0, lineno = 0;
 	ssize_t n;
 	FILE *in;
+	int64_t now;
 	int rc = 0;
 
 	if (cfg->nargs < 1) {
 		fprintf(stderr, "usage: xiaoer replay [-c CONF] FILE.jsonl\n");
 		return 2;
 	}
+	if (clock_from(cfg, &now) < 0)
+		return 2;
 	path = cfg->args[0];
 	in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	if (in == NULL) {
@@ -264,7 +287,7 @@ cmd_replay(const struct config *cfg, FILE *out)
 			n--;
 		if (n == 0)
 			continue;
-		if (replay_line(c, &p, line, (size_t)n, out, &t, &sb, why,
+		if (replay_line(c, &p, now, line, (size_t)n, out, &t, &sb, why,
 				sizeof(why)) < 0) {
 			fprintf(stderr, "%s:%zu: %s\n", path, lineno, why);
 			rc = 1;

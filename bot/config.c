@@ -321,6 +321,7 @@ static const struct conf_opt opts[] = {
 	{NULL, "--now", OPT_STR, NULL, offsetof(struct config, now)},
 	{NULL, "--against", OPT_STR, NULL, offsetof(struct config, against)},
 	{NULL, "--since", OPT_STR, NULL, offsetof(struct config, since)},
+	{NULL, "--until", OPT_STR, NULL, offsetof(struct config, until)},
 	{"-h", "--help", OPT_HELP, NULL, 0},
 };
 
@@ -689,5 +690,6 @@ config_release(struct config *c)
 	free(c->against);
 	free(c->now);
 	free(c->since);
+	free(c->until);
 	c->path = c->subcommand = c->against = c->now = c->since = NULL;
 }

@@ -25,7 +25,8 @@ struct config {
 	char **overrides; /* key, value, ..., NULL: recorded flags */
 	char *against;	  /* replay --against DIR */
 	char *now;	  /* --now "2026-11-11 00:30" (offline) */
-	char *since;	  /* export-log --since (later issues) */
+	char *since;	  /* export-log, unmatched: --since TIME */
+	char *until;	  /* export-log: --until TIME (exclusive) */
 	int log_level;	  /* -d LEVEL: lws log bitmask, default 7 */
 
 	/* keys of the file (see the table in config.c for defaults) */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "intents.h"
+#include "products.h"
 #include "scripts.h"
 #include "util.h"
 
@@ -62,13 +63,17 @@ static void
 scan_slot(void *ctx, const char *name, size_t len)
 {
 	struct slot_scan *ss = ctx;
+	static const char *const product_slots[] = {PRODUCTS_SLOTS};
 	bool required = in_list(ss->in->requires, ss->in->nrequires, name, len);
 	bool captured = in_list(ss->in->slots, ss->in->nslots, name, len);
 	bool order = len == 8 && memcmp(name, "order_id", 8) == 0;
+	bool product =
+		strcmp(ss->in->topic, "product") == 0 &&
+		in_list(product_slots, ARRAY_SIZE(product_slots), name, len);
 
 	if (!required)
 		ss->required_only = false;
-	if (required || captured || order)
+	if (required || captured || order || product)
 		return;
 	if (ss->ok) {
 		snprintf(ss->bad, sizeof(ss->bad), "%.*s", (int)len, name);
@@ -121,12 +126,63 @@ need_intent(struct problems *p, const struct content *c, const char *name,
 }
 
 static void
+check_phases(struct content *c, struct problems *pp)
+{
+	size_t n, i, j;
+	const struct scripts_phase *ph = scripts_phases(c->scripts, &n);
+	const char *file = scripts_campaign_file(c->scripts);
+	char where[300], reason[400], a[24], b[24];
+
+	for (i = 0; i + 1 < n; i++) {
+		snprintf(where, sizeof(where), "%s:%d:1", file, ph[i + 1].line);
+		util_format_shanghai(ph[i].end_ms, a, sizeof(a));
+		util_format_shanghai(ph[i + 1].start_ms, b, sizeof(b));
+		if (ph[i + 1].start_ms < ph[i].end_ms) {
+			snprintf(reason, sizeof(reason),
+				 "phase '%s' (starts %s) overlaps '%s' (ends "
+				 "%s)",
+				 ph[i + 1].name, b, ph[i].name, a);
+			problem(pp, where, reason);
+		} else if (ph[i + 1].start_ms > ph[i].end_ms) {
+			snprintf(reason, sizeof(reason),
+				 "gap between phase '%s' (ends %s) and '%s' "
+				 "(starts %s)",
+				 ph[i].name, a, ph[i + 1].name, b);
+			problem(pp, where, reason);
+		}
+	}
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (strcmp(ph[i].name, ph[j].name) == 0) {
+				snprintf(where, sizeof(where), "%s:%d:1", file,
+					 ph[j].line);
+				snprintf(reason, sizeof(reason),
+					 "phase '%s' is defined twice",
+					 ph[j].name);
+				problem(pp, where, reason);
+			}
+}
+
+static bool
+phase_known(const struct content *c, const char *name)
+{
+	size_t n, i;
+	const struct scripts_phase *ph = scripts_phases(c->scripts, &n);
+
+	for (i = 0; i < n; i++)
+		if (strcmp(ph[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static void
 check_all(struct content *c, struct problems *pp)
 {
 	char where[300], reason[400];
 	size_t i, j, n = intents_count(c->intents);
 
 	intents_check(c->intents, forward, pp);
+	check_phases(c, pp);
 	need_intent(pp, c, CONTENT_FALLBACK, "the reply when nothing matches");
 	need_intent(pp, c, CONTENT_HANDOFF_MISSES,
 		    "the hand-off after repeated misses");
@@ -168,6 +224,16 @@ check_all(struct content *c, struct problems *pp)
 				 sc->buttons[j].payload);
 			problem(pp, where, reason);
 		}
+		for (j = 0; j < sc->nvariants; j++) {
+			if (sc->variants[j].phase == NULL ||
+			    phase_known(c, sc->variants[j].phase))
+				continue;
+			snprintf(reason, sizeof(reason),
+				 "variant %zu of script '%s' names phase '%s', "
+				 "which campaign.json does not define",
+				 j + 1, sc->ref, sc->variants[j].phase);
+			problem(pp, where, reason);
+		}
 		if (sc->approved)
 			check_script_slots(pp, sc, in);
 	}
@@ -199,6 +265,11 @@ content_open(const char *dir, struct bot_err *err)
 	c->scripts = scripts_load(sub, err);
 	free(sub);
 	if (c->scripts == NULL)
+		goto fail;
+	sub = util_path_join(dir, "scripts-zh/products.json");
+	c->products = products_load(sub, err);
+	free(sub);
+	if (c->products == NULL)
 		goto fail;
 	n = intents_count(c->intents);
 	c->by_intent = xcalloc(n + 1, sizeof(*c->by_intent));
@@ -243,6 +314,7 @@ content_free(struct content *c)
 	if (c == NULL)
 		return;
 	free((void *)c->by_intent);
+	products_free(c->products);
 	scripts_free(c->scripts);
 	intents_free(c->intents);
 	free(c->dir);

@@ -4,7 +4,9 @@
  * (fallback, handoff.misses, handoff.repeat, the ask intent of each slot),
  * has an approved script; every {slot} of an approved script is one its
  * intent captures, requires or may get from the conversation; every button
- * payload names an intent; every script names a known intent.
+ * payload names an intent; every script names a known intent; the sale
+ * phases of campaign.json neither overlap nor leave gaps, and every phase a
+ * variant names exists.
  */
 #ifndef BOT_CONTENT_H
 #define BOT_CONTENT_H
@@ -23,11 +25,13 @@ struct script;
 struct content {
 	struct intents *intents;
 	struct scripts *scripts;
+	struct products *products; /* scripts-zh/products.json, maybe empty */
 	const struct script **by_intent; /* [intent->index] */
 	char *dir;
 };
 
-/* Load DIR/intents and DIR/scripts-zh without the checks.  NULL + err. */
+/* Load DIR/intents and DIR/scripts-zh (with campaign.json and
+ * products.json) without the checks.  NULL + err. */
 struct content *content_open(const char *dir, struct bot_err *err);
 
 /* content_open() and refuse content that content_check() faults: the

@@ -4,10 +4,12 @@
 #include "dialog.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "content.h"
 #include "intents.h"
+#include "products.h"
 #include "scripts.h"
 #include "text.h"
 
@@ -70,10 +72,27 @@ repeat_is_normal(const char *topic)
 	       strcmp(topic, "complaint") == 0 || strcmp(topic, "unknown") == 0;
 }
 
+/* The slots of one turn.  Values are borrowed (from the match, the
+ * conversation, the product facts) or kept in 'store'. */
 struct slots {
-	struct intent_slot v[INTENTS_MAX_SLOTS + 2];
+	struct intent_slot v[16];
 	size_t n;
+	char store[4][INTENTS_SLOT_MAX];
+	size_t nstore;
 };
+
+/* Keep a copy of 'value' that lives as long as 's'. */
+static const char *
+slot_keep(struct slots *s, const char *value)
+{
+	char *dst;
+
+	if (s->nstore == ARRAY_SIZE(s->store))
+		return NULL;
+	dst = s->store[s->nstore++];
+	copy_name(dst, sizeof(s->store[0]), value);
+	return dst;
+}
 
 static const char *
 slot_get(const struct slots *s, const char *name)
@@ -94,18 +113,18 @@ slot_set(struct slots *s, const char *name, const char *value)
 	for (i = 0; i < s->n; i++)
 		if (strcmp(s->v[i].name, name) == 0)
 			break;
-	if (i == ARRAY_SIZE(s->v))
+	if (i == ARRAY_SIZE(s->v) || value == NULL || value[0] == '\0')
 		return;
 	if (i == s->n)
 		s->n++;
 	s->v[i].name = name;
-	copy_name(s->v[i].value, sizeof(s->v[i].value), value);
+	s->v[i].value = value;
 }
 
 /* Render 'in's approved script into the turn. */
 static int
 answer(const struct content *ct, struct conversation *c,
-       const struct intent *in, const struct slots *slots,
+       const struct intent *in, const struct slots *slots, const char *phase,
        struct dialog_turn *out)
 {
 	const struct script *sc = content_script(ct, in);
@@ -114,7 +133,7 @@ answer(const struct content *ct, struct conversation *c,
 	if (sc == NULL)
 		return -1;
 	strbuf_reset(&out->reply);
-	if (scripts_render(sc, c->seed + c->turns, slots->v, slots->n,
+	if (scripts_render(sc, c->seed + c->turns, phase, slots->v, slots->n,
 			   &out->reply, missing) < 0)
 		return -1;
 	out->script = sc->ref;
@@ -125,14 +144,14 @@ answer(const struct content *ct, struct conversation *c,
 
 static int
 system_answer(const struct content *ct, struct conversation *c,
-	      const char *name, struct dialog_turn *out)
+	      const char *name, const char *phase, struct dialog_turn *out)
 {
 	const struct intent *in = intents_find(ct->intents, name);
 	struct slots none = {.n = 0};
 
 	if (in == NULL)
 		return -1;
-	return answer(ct, c, in, &none, out);
+	return answer(ct, c, in, &none, phase, out);
 }
 
 static void
@@ -149,7 +168,7 @@ escalate(struct conversation *c, enum dialog_action action,
 
 static int
 miss(const struct content *ct, const struct dialog_policy *p,
-     struct conversation *c, struct dialog_turn *out)
+     struct conversation *c, const char *phase, struct dialog_turn *out)
 {
 	const struct intent *in;
 	bool handoff;
@@ -171,7 +190,7 @@ miss(const struct content *ct, const struct dialog_policy *p,
 	} else {
 		out->action = DIALOG_CLARIFY;
 	}
-	return system_answer(ct, c, in->name, out);
+	return system_answer(ct, c, in->name, phase, out);
 }
 
 /* Fill a required slot from the message, the frame or the conversation. */
@@ -185,8 +204,8 @@ fill_slot(const struct content *ct, struct conversation *c, const char *name,
 		return true;
 	if (intents_find_slot(ct->intents, name, out->normalized.buf,
 			      out->normalized.len, value)) {
-		slot_set(s, name, value);
-		return true;
+		slot_set(s, name, slot_keep(s, value));
+		return slot_get(s, name) != NULL;
 	}
 	if (strcmp(name, "order_id") == 0 && c->order_id[0]) {
 		slot_set(s, name, c->order_id);
@@ -195,15 +214,76 @@ fill_slot(const struct content *ct, struct conversation *c, const char *name,
 	return false;
 }
 
+/* Which product the buyer means: named in the text, the frame's item,
+ * the conversation's current item, or the shop's only product. */
+static const struct product *
+which_product(const struct content *ct, struct conversation *c,
+	      const struct dialog_input *in, const struct dialog_turn *out)
+{
+	const struct product *pr = NULL;
+
+	if (products_count(ct->products) == 0)
+		return NULL;
+	if (out->normalized.len)
+		pr = products_in_text(ct->products, out->normalized.buf,
+				      out->normalized.len);
+	if (pr == NULL && in->item)
+		pr = products_find(ct->products, in->item);
+	if (pr == NULL && c->item[0])
+		pr = products_find(ct->products, c->item);
+	if (pr == NULL && products_count(ct->products) == 1)
+		pr = products_at(ct->products, 0);
+	return pr;
+}
+
+/* Height in cm and weight in 斤 from the slots the size patterns capture
+ * ("165", "1.65" / "1米65" as height_m, "110斤", "55kg"). */
+static void
+body_from_slots(const struct slots *s, int *height_cm, int *weight_jin)
+{
+	const char *v;
+
+	*height_cm = 0;
+	*weight_jin = 0;
+	if ((v = slot_get(s, "height_cm")) != NULL)
+		*height_cm = atoi(v);
+	else if ((v = slot_get(s, "height_m")) != NULL)
+		*height_cm = (int)(strtod(v, NULL) * 100 + 0.5);
+	if ((v = slot_get(s, "weight_jin")) != NULL)
+		*weight_jin = atoi(v);
+	else if ((v = slot_get(s, "weight_kg")) != NULL)
+		*weight_jin = atoi(v) * 2;
+	if (*height_cm < 50 || *height_cm > 250)
+		*height_cm = 0;
+	if (*weight_jin < 20 || *weight_jin > 500)
+		*weight_jin = 0;
+}
+
+static void
+product_slots(const struct product *pr, struct slots *s)
+{
+	static const char *const names[] = {PRODUCTS_SLOTS};
+	int height, weight;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		slot_set(s, names[i], products_fact(pr, names[i]));
+	body_from_slots(s, &height, &weight);
+	if (height || weight)
+		slot_set(s, "size", products_recommend(pr, height, weight));
+}
+
 int
 dialog_handle(const struct content *ct, const struct dialog_policy *p,
 	      struct conversation *c, const struct dialog_input *in,
 	      int64_t now_ms, struct dialog_turn *out)
 {
+	const char *phase = scripts_phase_at(ct->scripts, now_ms), *order;
 	const struct intent *it = NULL;
+	const struct product *pr;
 	struct intent_match m;
 	struct slots slots = {.n = 0};
-	bool pending_filled = false;
+	bool pending_filled = false, new_item;
 	size_t i;
 	int rc;
 
@@ -239,7 +319,8 @@ dialog_handle(const struct content *ct, const struct dialog_policy *p,
 			    intents_find_slot(ct->intents, sd->name,
 					      out->normalized.buf,
 					      out->normalized.len, value)) {
-				slot_set(&slots, sd->name, value);
+				slot_set(&slots, sd->name,
+					 slot_keep(&slots, value));
 				it = pi;
 				pending_filled = true;
 			}
@@ -247,6 +328,11 @@ dialog_handle(const struct content *ct, const struct dialog_policy *p,
 	}
 	c->pending_slot[0] = '\0';
 	c->pending_intent[0] = '\0';
+	/* The item the buyer talks about now becomes the current one. */
+	pr = which_product(ct, c, in, out);
+	new_item = pr && strcmp(c->item, pr->id) != 0;
+	if (pr)
+		copy_name(c->item, sizeof(c->item), pr->id);
 
 	if (c->state == DIALOG_AGENT || c->state == DIALOG_CLOSED) {
 		/* A human owns the chat: record, never speak. */
@@ -257,7 +343,7 @@ dialog_handle(const struct content *ct, const struct dialog_policy *p,
 		return 0;
 	}
 	if (it == NULL) {
-		rc = miss(ct, p, c, out);
+		rc = miss(ct, p, c, phase, out);
 		c->turns++;
 		return rc;
 	}
@@ -265,13 +351,17 @@ dialog_handle(const struct content *ct, const struct dialog_policy *p,
 	out->intent = it->name;
 	out->topic = it->topic;
 
+	/* The same question right after its answer means the answer did not
+	 * help, unless the buyer brought new facts (a size for another
+	 * height, another order number, another product). */
 	if (p->escalate_on_repeat && c->state == DIALOG_BOT &&
-	    !pending_filled && it->action == INTENT_REPLY &&
+	    !pending_filled && slots.n == 0 && !new_item &&
+	    it->action == INTENT_REPLY &&
 	    strcmp(it->name, c->last_intent) == 0 &&
 	    !repeat_is_normal(it->topic)) {
 		escalate(c, DIALOG_ESCALATE, DIALOG_ESC_REPEAT, out);
 		c->last_intent[0] = '\0';
-		rc = system_answer(ct, c, CONTENT_HANDOFF_REPEAT, out);
+		rc = system_answer(ct, c, CONTENT_HANDOFF_REPEAT, phase, out);
 		c->turns++;
 		return rc;
 	}
@@ -290,17 +380,19 @@ dialog_handle(const struct content *ct, const struct dialog_policy *p,
 		copy_name(c->pending_slot, sizeof(c->pending_slot),
 			  it->requires[i]);
 		c->last_intent[0] = '\0';
-		rc = system_answer(ct, c, sd->ask, out);
+		rc = system_answer(ct, c, sd->ask, phase, out);
 		c->turns++;
 		return rc;
 	}
-	if (c->order_id[0] && !slot_get(&slots, "order_id"))
+	order = slot_get(&slots, "order_id");
+	if (order == NULL && c->order_id[0])
 		slot_set(&slots, "order_id", c->order_id);
-	if (slot_get(&slots, "order_id"))
-		copy_name(c->order_id, sizeof(c->order_id),
-			  slot_get(&slots, "order_id"));
+	else if (order && order != c->order_id)
+		copy_name(c->order_id, sizeof(c->order_id), order);
+	if (pr && strcmp(it->topic, "product") == 0)
+		product_slots(pr, &slots);
 
-	rc = answer(ct, c, it, &slots, out);
+	rc = answer(ct, c, it, &slots, phase, out);
 	c->turns++;
 	if (rc < 0)
 		return rc;

@@ -64,6 +64,7 @@ struct conversation {
 	char pending_intent[DIALOG_NAME_MAX]; /* waiting for a slot */
 	char pending_slot[DIALOG_NAME_MAX];
 	char order_id[INTENTS_SLOT_MAX]; /* current order, "" if none */
+	char item[DIALOG_NAME_MAX];	 /* current product id, "" if none */
 	int64_t created_ms;
 	int64_t last_ms;
 };
@@ -73,6 +74,7 @@ struct dialog_input {
 	size_t len;
 	const char *button; /* button payload, or NULL */
 	const char *order;  /* the frame's order field, or NULL */
+	const char *item;   /* the frame's product id, or NULL */
 };
 
 /* What to do.  Strings are borrowed from the content (valid until it is

@@ -576,27 +576,43 @@ match_one(struct intents *t, const struct pat *p, const char *text, size_t len)
 	return (long)(ov[1] - ov[0]);
 }
 
+/*
+ * Fill 'out' with the named captures of every pattern of 'in' that
+ * matches: "165 110斤穿什么码" has its size question in one pattern and the
+ * height and weight in another.  The first value found for a name wins.
+ */
 static void
-copy_slots(struct intents *t, const struct intent_int *in, const struct pat *p,
-	   struct intent_match *out)
+copy_slots(struct intents *t, const struct intent_int *in, const char *text,
+	   size_t len, struct intent_match *out)
 {
-	size_t i;
+	size_t i, j, k;
 
 	out->nslots = 0;
-	for (i = 0; i < in->pub.nslots; i++) {
-		struct intent_slot *s = &out->slots[out->nslots];
-		PCRE2_SIZE n = sizeof(s->value);
+	for (j = 0; j < in->npats && out->nslots < in->pub.nslots; j++) {
+		if (match_one(t, &in->pats[j], text, len) < 0)
+			continue;
+		for (i = 0; i < in->pub.nslots; i++) {
+			struct intent_slot *s = &out->slots[out->nslots];
+			char *buf = out->buf[out->nslots];
+			PCRE2_SIZE n = sizeof(out->buf[0]);
 
-		if (pcre2_substring_number_from_name(
-			    p->code, (PCRE2_SPTR)in->slots_v[i]) < 0)
-			continue;
-		if (pcre2_substring_copy_byname(
-			    t->md, (PCRE2_SPTR)in->slots_v[i],
-			    (PCRE2_UCHAR *)s->value, &n) != 0 ||
-		    n == 0)
-			continue;
-		s->name = in->slots_v[i];
-		out->nslots++;
+			for (k = 0; k < out->nslots; k++)
+				if (out->slots[k].name == in->slots_v[i])
+					break;
+			if (k < out->nslots ||
+			    pcre2_substring_number_from_name(
+				    in->pats[j].code,
+				    (PCRE2_SPTR)in->slots_v[i]) < 0)
+				continue;
+			if (pcre2_substring_copy_byname(
+				    t->md, (PCRE2_SPTR)in->slots_v[i],
+				    (PCRE2_UCHAR *)buf, &n) != 0 ||
+			    n == 0)
+				continue;
+			s->name = in->slots_v[i];
+			s->value = buf;
+			out->nslots++;
+		}
 	}
 }
 
@@ -636,7 +652,7 @@ intents_match(struct intents *t, const char *text, size_t len,
 {
 	const struct intent_int *win = NULL;
 	long best_len = -1, m;
-	size_t i, pat = 0, win_pat = 0;
+	size_t i, pat = 0;
 
 	memset(out, 0, sizeof(*out));
 	text = padded(t, text, len);
@@ -656,16 +672,14 @@ intents_match(struct intents *t, const char *text, size_t len,
 		if (excluded(t, in, text, len))
 			continue;
 		win = in;
-		win_pat = pat;
 		best_len = m;
 	}
 	if (win == NULL)
 		return false;
-	/* Re-run the winner to fill its captures into the match data. */
-	match_one(t, &win->pats[win_pat], text, len);
 	out->intent = &win->pub;
 	out->match_len = (size_t)best_len;
-	copy_slots(t, win, &win->pats[win_pat], out);
+	if (win->pub.nslots)
+		copy_slots(t, win, text, len, out);
 	return true;
 }
 
@@ -774,10 +788,13 @@ intents_check(struct intents *t, intents_report_fn *fn, void *ctx)
 					 in->pats[j].src, in->pub.name);
 				report(&r, in, in->pats[j].src, reason);
 			}
-		if (in->npats > 0 && in->nexamples == 0) {
-			snprintf(reason, sizeof(reason),
-				 "intent '%s' has patterns but no examples",
-				 in->pub.name);
+		if (in->npats > 0 && in->nexamples < INTENTS_MIN_EXAMPLES) {
+			snprintf(
+				reason, sizeof(reason),
+				"intent '%s' has %zu examples, at least %d are "
+				"needed",
+				in->pub.name, in->nexamples,
+				INTENTS_MIN_EXAMPLES);
 			report(&r, in, NULL, reason);
 		}
 		if (in->npats == 0 && in->nexamples > 0) {

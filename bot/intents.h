@@ -29,12 +29,14 @@ enum intent_action {
 	INTENT_COMPLAINT, /* apologise, record, hand to a human */
 };
 
-#define INTENTS_MAX_SLOTS 4
-#define INTENTS_SLOT_MAX  64 /* bytes of one slot value, NUL included */
+#define INTENTS_MAX_SLOTS    4
+#define INTENTS_MIN_EXAMPLES 5	/* an intent with patterns has at least */
+#define INTENTS_SLOT_MAX     64 /* bytes of one slot value, NUL included */
 
+/* A filled slot: both strings borrowed from whoever filled it. */
 struct intent_slot {
-	const char *name; /* borrowed from the table */
-	char value[INTENTS_SLOT_MAX];
+	const char *name;
+	const char *value;
 };
 
 /* Read-only description of one intent; borrowed, valid until intents_free. */
@@ -54,11 +56,13 @@ struct intent {
 	size_t nslots;
 };
 
+/* The slot values point into 'buf': don't copy a match by value. */
 struct intent_match {
 	const struct intent *intent;
 	size_t match_len; /* bytes of the winning match */
 	size_t nslots;
 	struct intent_slot slots[INTENTS_MAX_SLOTS];
+	char buf[INTENTS_MAX_SLOTS][INTENTS_SLOT_MAX];
 };
 
 /* A slot definition: how to find it in a bare message, who asks for it. */
@@ -107,7 +111,8 @@ typedef int intents_report_fn(void *ctx, const char *where, const char *reason);
 /*
  * Verify the data tests itself: every example matches its own intent (and
  * no other intent wins over it), no counter-example does, no pattern
- * matches the empty string.  Returns the number of problems reported.
+ * matches the empty string, every intent with patterns has at least
+ * INTENTS_MIN_EXAMPLES examples.  Returns the number of problems reported.
  */
 int intents_check(struct intents *t, intents_report_fn *fn, void *ctx);
 

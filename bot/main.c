@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "config.h"
 #include "content.h"
+#include "logtools.h"
 #include "server.h"
 #include "store.h"
 #include "util.h"
@@ -22,6 +23,12 @@ static const char usage[] =
 	"  classify               classify stdin lines: topic intent action "
 	"script\n"
 	"  replay FILE.jsonl      replay chat sessions through the bot\n"
+	"  replay --against DIR FILE.jsonl\n"
+	"                         what changed since the content in DIR\n"
+	"  export-log [--since T] [--until T]\n"
+	"                         buyer lines of --db as replayable JSONL\n"
+	"  unmatched [--since TIME] [N]\n"
+	"                         the N (50) most frequent unanswered lines\n"
 	"  scripts search WORD    look up scripts by word, intent or tag\n"
 	"\n"
 	"options: -c FILE, -p/--port N, --listen ADDR, --db FILE, --content "
@@ -83,7 +90,12 @@ main(int argc, char **argv)
 	} else if (strcmp(sub, "classify") == 0) {
 		rc = cmd_classify(&cfg, stdin, stdout);
 	} else if (strcmp(sub, "replay") == 0) {
-		rc = cmd_replay(&cfg, stdout);
+		rc = cfg.against ? logtools_replay_against(&cfg, stdout)
+				 : cmd_replay(&cfg, stdout);
+	} else if (strcmp(sub, "export-log") == 0) {
+		rc = logtools_export_log(&cfg, stdout);
+	} else if (strcmp(sub, "unmatched") == 0) {
+		rc = logtools_unmatched(&cfg, stdout);
 	} else if (strcmp(sub, "scripts") == 0) {
 		rc = cmd_scripts(&cfg, stdout);
 	} else {

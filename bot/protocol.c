@@ -93,6 +93,7 @@ protocol_parse(const char *buf, size_t len, struct inbound *in,
 	type = json_string_value(v);
 	if (opt_string(root, "id", &in->id, perr) < 0 ||
 	    opt_string(root, "order", &in->order, perr) < 0 ||
+	    opt_string(root, "item", &in->item, perr) < 0 ||
 	    opt_string(root, "sender", &in->sender, perr) < 0)
 		goto fail;
 	if (in->id && strlen(in->id) >= sizeof(perr->reply_to)) {
@@ -104,6 +105,11 @@ protocol_parse(const char *buf, size_t len, struct inbound *in,
 	if (in->sender && (in->sender[0] == '\0' || strlen(in->sender) > 63)) {
 		fail(perr, PROTO_BAD_REQUEST,
 		     "field 'sender' must be 1 to 63 bytes");
+		goto fail;
+	}
+	if (in->item && strlen(in->item) > 63) {
+		fail(perr, PROTO_BAD_REQUEST,
+		     "field 'item' is longer than 63 bytes");
 		goto fail;
 	}
 	if (in->order && strlen(in->order) > 63) {

@@ -26,6 +26,7 @@ struct inbound {
 	size_t text_len;     /* bytes */
 	const char *payload; /* button payload (INBOUND_BUTTON) */
 	const char *order;   /* optional order id, or NULL */
+	const char *item;    /* optional product id, or NULL */
 	const char *sender;  /* gateway buyer id, or NULL */
 	void *root;	     /* json_t *, owned */
 };

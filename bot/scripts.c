@@ -19,7 +19,14 @@ struct scripts {
 	size_t n;
 	char **files;
 	size_t nfiles;
+	struct scripts_phase *phases;
+	size_t nphases;
+	const char *campaign_file; /* one of files[], or NULL */
 };
+
+#define SCRIPTS_CAMPAIGN   "campaign.json"
+#define SCRIPTS_PRODUCTS   "products.json"
+#define SCRIPTS_MAX_PHASES 32
 
 /*
  * Parse the {slot}s of 'text'.  Returns the number of slots, or -1 when a
@@ -100,8 +107,10 @@ script_clear(struct script *sc)
 	for (i = 0; i < sc->ntags; i++)
 		free((char *)sc->tags[i]);
 	free((void *)sc->tags);
-	for (i = 0; i < sc->nvariants; i++)
+	for (i = 0; i < sc->nvariants; i++) {
 		free((char *)sc->variants[i].text);
+		free((char *)sc->variants[i].phase);
+	}
 	free((void *)sc->variants);
 	for (i = 0; i < sc->nbuttons; i++) {
 		free((char *)sc->buttons[i].title);
@@ -257,13 +266,20 @@ load_script(struct scripts *s, json_t *obj, const char *file, const char *text,
 	sc->variants = vars;
 	json_array_foreach(variants, i, e)
 	{
-		const char *v = json_string_value(e);
+		const char *v = json_string_value(e), *phase = NULL;
 		int n;
 
-		if (v == NULL || v[0] == '\0')
+		/* "text" or {"text": "...", "phase": "尾款"} */
+		if (json_is_object(e) &&
+		    json_unpack_ex(e, &jerr, JSON_STRICT, "{s:s, s?s}", "text",
+				   &v, "phase", &phase) < 0)
+			return bot_errf(err, "%s: variant %zu: %s", where,
+					i + 1, jerr.text);
+		if (v == NULL || v[0] == '\0' || (phase && phase[0] == '\0'))
 			return bot_errf(
 				err,
-				"%s: variant %zu must be a non-empty string",
+				"%s: variant %zu must be a non-empty string "
+				"or {\"text\": ..., \"phase\": ...}",
 				where, i + 1);
 		n = parse_slots(v, NULL, NULL);
 		if (n < 0)
@@ -273,6 +289,7 @@ load_script(struct scripts *s, json_t *obj, const char *file, const char *text,
 				where, i + 1, v);
 		vars[i].text = xstrdup(v);
 		vars[i].nslots = (size_t)n;
+		vars[i].phase = phase ? xstrdup(phase) : NULL;
 		sc->nvariants++;
 	}
 	return load_buttons(sc, buttons, where, err);
@@ -327,6 +344,118 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * campaign.json: {"campaign": "...", "timezone": "Asia/Shanghai",
+ * "phases": [{"name": "定金", "start": "2026-10-24 20:00",
+ * "end": "2026-11-10 20:00"}, ...]}.  Overlaps and gaps are for
+ * content_check() to report; here only the form is checked.
+ */
+static int
+load_campaign(struct scripts *s, const char *path, struct bot_err *err)
+{
+	json_error_t jerr;
+	json_t *root, *phases = NULL, *p;
+	const char *name = NULL, *tz = NULL;
+	char *text;
+	size_t i, len;
+	int rc = -1, line, col;
+	long cursor = 0;
+
+	text = util_read_file(path, &len);
+	if (text == NULL)
+		return bot_errf(err, "cannot read '%s'", path);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		bot_errf(err, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+			 jerr.text);
+		goto out;
+	}
+	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s?s, s?s, s:o}",
+			   "campaign", &name, "timezone", &tz, "phases",
+			   &phases) < 0 ||
+	    !json_is_array(phases)) {
+		bot_errf(err, "%s:1:1: %s", path,
+			 phases ? "'phases' must be an array" : jerr.text);
+		goto out;
+	}
+	if (tz && strcmp(tz, "Asia/Shanghai") != 0) {
+		bot_errf(err,
+			 "%s:1:1: timezone '%s' is not supported: phases are "
+			 "in Asia/Shanghai time",
+			 path, tz);
+		goto out;
+	}
+	if (json_array_size(phases) > SCRIPTS_MAX_PHASES) {
+		bot_errf(err, "%s:1:1: more than %d phases", path,
+			 SCRIPTS_MAX_PHASES);
+		goto out;
+	}
+	s->phases = xcalloc(json_array_size(phases) + 1, sizeof(*s->phases));
+	s->campaign_file = path;
+	json_array_foreach(phases, i, p)
+	{
+		struct scripts_phase *ph = &s->phases[i];
+		const char *pname = NULL, *start = NULL, *end = NULL;
+
+		if (json_unpack_ex(p, &jerr, JSON_STRICT, "{s:s, s:s, s:s}",
+				   "name", &pname, "start", &start, "end",
+				   &end) < 0) {
+			bot_errf(err, "%s:1:1: phase %zu: %s", path, i + 1,
+				 jerr.text);
+			goto out;
+		}
+		{
+			json_t *j = json_string(pname);
+			char *lit = json_dumps(j, JSON_ENCODE_ANY);
+			long off;
+
+			line = col = 1;
+			off = util_locate(text, (size_t)cursor, lit, &line,
+					  &col);
+			if (off >= 0)
+				cursor = off;
+			free(lit);
+			json_decref(j);
+		}
+		if (pname[0] == '\0') {
+			bot_errf(err, "%s:%d:%d: phase %zu has an empty name",
+				 path, line, col, i + 1);
+			goto out;
+		}
+		ph->name = xstrdup(pname);
+		ph->line = line;
+		s->nphases++;
+		if (util_parse_shanghai(start, &ph->start_ms) < 0 ||
+		    util_parse_shanghai(end, &ph->end_ms) < 0) {
+			bot_errf(err,
+				 "%s:%d:%d: phase '%s': bad time: use "
+				 "\"YYYY-MM-DD HH:MM\"",
+				 path, line, col, pname);
+			goto out;
+		}
+		if (ph->end_ms <= ph->start_ms) {
+			bot_errf(err,
+				 "%s:%d:%d: phase '%s' ends before it starts",
+				 path, line, col, pname);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_decref(root);
+	free(text);
+	return rc;
+}
+
+static bool
+is_file(const char *path, const char *name)
+{
+	size_t lp = strlen(path), ln = strlen(name);
+
+	return lp >= ln && strcmp(path + lp - ln, name) == 0 &&
+	       (lp == ln || path[lp - ln - 1] == '/');
+}
+
 struct scripts *
 scripts_load(const char *dir, struct bot_err *err)
 {
@@ -354,9 +483,16 @@ scripts_load(const char *dir, struct bot_err *err)
 		goto fail;
 	}
 	qsort(s->files, s->nfiles, sizeof(char *), cmp_str);
-	for (i = 0; i < s->nfiles; i++)
-		if (load_file(s, s->files[i], err) < 0)
+	for (i = 0; i < s->nfiles; i++) {
+		int rc = 0;
+
+		if (is_file(s->files[i], SCRIPTS_CAMPAIGN))
+			rc = load_campaign(s, s->files[i], err);
+		else if (!is_file(s->files[i], SCRIPTS_PRODUCTS))
+			rc = load_file(s, s->files[i], err);
+		if (rc < 0)
 			goto fail;
+	}
 	return s;
 fail:
 	scripts_free(s);
@@ -438,27 +574,38 @@ fillable(const struct script_variant *v, const struct intent_slot *slots,
 	return fc.ok;
 }
 
+/* How good a choice variant 'v' is now: -1 unusable, else higher wins. */
+static long
+rank(const struct script_variant *v, const char *phase,
+     const struct intent_slot *slots, size_t nslots, const char **missing)
+{
+	if (v->phase && (phase == NULL || strcmp(v->phase, phase) != 0))
+		return -1;
+	if (!fillable(v, slots, nslots, missing))
+		return -1;
+	return (v->phase ? 1000 : 0) + (long)v->nslots;
+}
+
 int
-scripts_render(const struct script *sc, uint32_t pick,
+scripts_render(const struct script *sc, uint32_t pick, const char *phase,
 	       const struct intent_slot *slots, size_t nslots,
 	       struct strbuf *out, char *missing)
 {
 	const char *first_missing = NULL, *p, *q;
-	size_t i, best = 0, count = 0, chosen = 0;
-	bool any = false;
+	size_t i, count = 0, chosen = 0;
+	long best = -1, r;
 
 	for (i = 0; i < sc->nvariants; i++) {
-		if (!fillable(&sc->variants[i], slots, nslots, &first_missing))
-			continue;
-		if (!any || sc->variants[i].nslots > best) {
-			best = sc->variants[i].nslots;
+		r = rank(&sc->variants[i], phase, slots, nslots,
+			 &first_missing);
+		if (r > best) {
+			best = r;
 			count = 0;
 		}
-		any = true;
-		if (sc->variants[i].nslots == best)
+		if (r == best)
 			count++;
 	}
-	if (!any) {
+	if (best < 0) {
 		if (missing && first_missing) {
 			size_t l = strcspn(first_missing, "}");
 
@@ -471,8 +618,7 @@ scripts_render(const struct script *sc, uint32_t pick,
 	}
 	pick %= (uint32_t)count;
 	for (i = 0; i < sc->nvariants; i++) {
-		if (sc->variants[i].nslots != best ||
-		    !fillable(&sc->variants[i], slots, nslots, NULL))
+		if (rank(&sc->variants[i], phase, slots, nslots, NULL) != best)
 			continue;
 		if (pick-- == 0) {
 			chosen = i;
@@ -493,6 +639,31 @@ scripts_render(const struct script *sc, uint32_t pick,
 		q++;
 	}
 	return 0;
+}
+
+const struct scripts_phase *
+scripts_phases(const struct scripts *s, size_t *n)
+{
+	*n = s->nphases;
+	return s->phases;
+}
+
+const char *
+scripts_campaign_file(const struct scripts *s)
+{
+	return s->campaign_file;
+}
+
+const char *
+scripts_phase_at(const struct scripts *s, int64_t now_ms)
+{
+	size_t i;
+
+	for (i = 0; i < s->nphases; i++)
+		if (now_ms >= s->phases[i].start_ms &&
+		    now_ms < s->phases[i].end_ms)
+			return s->phases[i].name;
+	return NULL;
 }
 
 static bool
@@ -553,6 +724,9 @@ scripts_free(struct scripts *s)
 	for (i = 0; i < s->n; i++)
 		script_clear(&s->v[i]);
 	free(s->v);
+	for (i = 0; i < s->nphases; i++)
+		free((char *)s->phases[i].name);
+	free(s->phases);
 	for (i = 0; i < s->nfiles; i++)
 		free(s->files[i]);
 	free(s->files);

@@ -29,7 +29,16 @@ struct script_button {
 
 struct script_variant {
 	const char *text;
-	size_t nslots; /* number of {slot}s it uses */
+	size_t nslots;	   /* number of {slot}s it uses */
+	const char *phase; /* sale phase it is tied to, or NULL */
+};
+
+/* One phase of the campaign (campaign.json), in Asia/Shanghai time. */
+struct scripts_phase {
+	const char *name;
+	int64_t start_ms; /* inclusive */
+	int64_t end_ms;	  /* exclusive */
+	int line;
 };
 
 /* Borrowed, valid until scripts_free(). */
@@ -53,8 +62,20 @@ struct script {
 	char ref[80]; /* "id@version" */
 };
 
-/* Load every *.json in 'dir'.  NULL + "file:line:col: why". */
+/*
+ * Load every *.json in 'dir' (campaign.json, the sale phases, and
+ * products.json, the product facts, have formats of their own and are
+ * skipped here).  NULL + "file:line:col: why".
+ */
 struct scripts *scripts_load(const char *dir, struct bot_err *err);
+
+/* The campaign's phases in file order (none when there is no
+ * campaign.json), and the file they came from (NULL if none). */
+const struct scripts_phase *scripts_phases(const struct scripts *s, size_t *n);
+const char *scripts_campaign_file(const struct scripts *s);
+
+/* The name of the phase 'now_ms' falls in, or NULL outside every phase. */
+const char *scripts_phase_at(const struct scripts *s, int64_t now_ms);
 
 /* The approved script of highest version for 'intent', or NULL. */
 const struct script *scripts_for_intent(const struct scripts *s,
@@ -64,13 +85,15 @@ size_t scripts_count(const struct scripts *s);
 const struct script *scripts_at(const struct scripts *s, size_t i);
 
 /*
- * Render a variant of 'sc' into 'out' with the slot values given.  Among
- * the variants whose every {slot} is filled, those using the most slots
- * are preferred; 'pick' chooses among them (pick % n).  Returns 0, or -1
+ * Render a variant of 'sc' into 'out' with the slot values given.  A
+ * variant tied to a phase is used only when 'phase' (the current phase, or
+ * NULL) is that phase, and then it is preferred over untied ones.  Among
+ * the usable variants whose every {slot} is filled, those using the most
+ * slots are preferred; 'pick' chooses among them (pick % n).  Returns 0, or -1
  * when no variant can be filled: then 'missing' (SCRIPTS_SLOT_NAME_MAX + 1
  * bytes, or NULL) receives the name of the first slot lacking.
  */
-int scripts_render(const struct script *sc, uint32_t pick,
+int scripts_render(const struct script *sc, uint32_t pick, const char *phase,
 		   const struct intent_slot *slots, size_t nslots,
 		   struct strbuf *out, char *missing);
 

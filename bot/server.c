@@ -385,6 +385,7 @@ handle_frame(struct vhd *vhd, struct session *pss, const char *msg, size_t len)
 	di.len = in.text_len;
 	di.button = in.type == INBOUND_BUTTON ? in.payload : NULL;
 	di.order = in.order;
+	di.item = in.item;
 	if (dialog_handle(vhd->bot->content, &vhd->bot->policy, c, &di, now,
 			  &vhd->turn) < 0) {
 		lwsl_err("dialog failed for buyer '%s'\n", buyer);

@@ -116,6 +116,9 @@ enum stmt_id {
 	ST_INSERT_ESCALATION,
 	ST_COUNTS,
 	ST_MESSAGES_SINCE,
+	ST_BUYER_MESSAGES,
+	ST_UNMATCHED_GROUPS,
+	ST_UNMATCHED_TOTALS,
 	ST_USER_VERSION,
 	ST_NR
 };
@@ -153,6 +156,23 @@ static const char *const stmt_sql[ST_NR] = {
 		"SELECT id, buyer, role, msg_id, text, intent, topic,"
 		"  action, script, at_ms"
 		" FROM messages WHERE at_ms >= ?1 ORDER BY id",
+	[ST_BUYER_MESSAGES] =
+		"SELECT id, buyer, role, msg_id, text, intent, topic,"
+		"  action, script, at_ms"
+		" FROM messages"
+		" WHERE role = 'buyer' AND at_ms >= ?1 AND at_ms < ?2"
+		" ORDER BY buyer, id",
+	/* With exactly one max() in the query, SQLite takes the bare
+	 * column 'text' from the row holding the max: the latest example
+	 * (https://sqlite.org/lang_select.html#bareagg). */
+	[ST_UNMATCHED_GROUPS] =
+		"SELECT normalized, text, count(*) AS n, max(at_ms) AS last"
+		" FROM unmatched WHERE at_ms >= ?1"
+		" GROUP BY normalized"
+		" ORDER BY n DESC, last DESC, normalized"
+		" LIMIT ?2",
+	[ST_UNMATCHED_TOTALS] = "SELECT count(*), count(DISTINCT normalized)"
+				" FROM unmatched WHERE at_ms >= ?1",
 	[ST_USER_VERSION] = "PRAGMA user_version",
 };
 
@@ -847,19 +867,18 @@ column_str(sqlite3_stmt *s, int i)
 }
 
 /*
- * The strings of 'm' are valid only during the call of 'fn'.  'fn' must
- * not call store_foreach_message() itself.  Returns 0 after the last row,
- * fn's value if non-zero, or -1 on a database error.
+ * Step a bound message statement (the columns of ST_MESSAGES_SINCE) and
+ * call 'fn' for each row; 'rc' is the result of binding.  The strings of
+ * 'm' are valid only during the call of 'fn'.  'fn' must not walk the same
+ * statement again.  Returns 0 after the last row, fn's value if non-zero,
+ * or -1 on a database error.  The statement is reset in every case.
  */
-int
-store_foreach_message(struct store *st, int64_t since_ms, store_message_fn *fn,
-		      void *ctx)
+static int
+walk_messages(sqlite3_stmt *s, int rc, store_message_fn *fn, void *ctx)
 {
-	sqlite3_stmt *s = st->main.stmt[ST_MESSAGES_SINCE];
 	struct store_message m;
-	int rc, ret = 0;
+	int ret = 0;
 
-	rc = sqlite3_bind_int64(s, 1, since_ms);
 	while (rc == SQLITE_OK && ret == 0) {
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW)
@@ -881,6 +900,79 @@ store_foreach_message(struct store *st, int64_t since_ms, store_message_fn *fn,
 	if (ret != 0)
 		return ret;
 	return rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+store_foreach_message(struct store *st, int64_t since_ms, store_message_fn *fn,
+		      void *ctx)
+{
+	sqlite3_stmt *s = st->main.stmt[ST_MESSAGES_SINCE];
+
+	return walk_messages(s, sqlite3_bind_int64(s, 1, since_ms), fn, ctx);
+}
+
+int
+store_foreach_buyer_message(struct store *st, int64_t since_ms,
+			    int64_t until_ms, store_message_fn *fn, void *ctx)
+{
+	sqlite3_stmt *s = st->main.stmt[ST_BUYER_MESSAGES];
+	int rc;
+
+	rc = sqlite3_bind_int64(s, 1, since_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, until_ms);
+	return walk_messages(s, rc, fn, ctx);
+}
+
+int
+store_foreach_unmatched_group(struct store *st, int64_t since_ms, long limit,
+			      store_unmatched_fn *fn, void *ctx)
+{
+	sqlite3_stmt *s = st->main.stmt[ST_UNMATCHED_GROUPS];
+	struct store_unmatched u;
+	int rc, ret = 0;
+
+	rc = sqlite3_bind_int64(s, 1, since_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(s, 2, limit < 0 ? -1 : limit);
+	while (rc == SQLITE_OK && ret == 0) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		rc = SQLITE_OK;
+		u.normalized = column_str(s, 0);
+		u.example = column_str(s, 1);
+		u.count = (long)sqlite3_column_int64(s, 2);
+		u.last_ms = sqlite3_column_int64(s, 3);
+		ret = fn(ctx, &u);
+	}
+	sqlite3_reset(s);
+	if (ret != 0)
+		return ret;
+	return rc == SQLITE_DONE || rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+store_unmatched_totals(struct store *st, int64_t since_ms,
+		       struct store_unmatched_totals *out, struct bot_err *err)
+{
+	sqlite3_stmt *s = st->main.stmt[ST_UNMATCHED_TOTALS];
+	int rc;
+
+	rc = sqlite3_bind_int64(s, 1, since_ms);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->messages = (long)sqlite3_column_int64(s, 0);
+		out->groups = (long)sqlite3_column_int64(s, 1);
+	} else {
+		bot_errf(err,
+			 "cannot count unmatched messages in database "
+			 "'%s': %s",
+			 st->path, sqlite3_errmsg(st->main.db));
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int

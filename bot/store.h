@@ -84,8 +84,23 @@ struct store_message {
 	int64_t at_ms;
 };
 
+/* One group of unmatched messages, for store_foreach_unmatched_group(). */
+struct store_unmatched {
+	const char *normalized; /* the normalised form the group shares */
+	const char *example;	/* the original text seen last */
+	long count;		/* messages in the group */
+	int64_t last_ms;	/* when the last one arrived */
+};
+
+/* Totals of the unmatched table, for the summary under the groups. */
+struct store_unmatched_totals {
+	long messages;
+	long groups; /* distinct normalised forms */
+};
+
 typedef void store_notify_fn(void *arg);
 typedef int store_message_fn(void *ctx, const struct store_message *m);
+typedef int store_unmatched_fn(void *ctx, const struct store_unmatched *u);
 
 /* Open (creating dirs' file if needed) and migrate.  NULL + err. */
 struct store *store_open(const char *path, const struct store_options *opt,
@@ -115,6 +130,32 @@ int store_counts(struct store *st, struct store_counts *out,
  * early and returns fn's value if it is non-zero. */
 int store_foreach_message(struct store *st, int64_t since_ms,
 			  store_message_fn *fn, void *ctx);
+
+/*
+ * Call 'fn' for each buyer line (role 'buyer') with since_ms <= at_ms <
+ * until_ms, ordered by buyer, then by id (arrival order): the turns of one
+ * conversation come together, oldest first.  Strings valid only during
+ * the call.  Stops early and returns fn's value if it is non-zero; -1 on
+ * a database error.
+ */
+int store_foreach_buyer_message(struct store *st, int64_t since_ms,
+				int64_t until_ms, store_message_fn *fn,
+				void *ctx);
+
+/*
+ * Call 'fn' for the groups of unmatched messages with at_ms >= since_ms,
+ * grouped by normalised form, the most frequent first (ties: seen last
+ * first, then by form), at most 'limit' groups (limit < 0: all).  Strings
+ * valid only during the call.  Returns like store_foreach_buyer_message().
+ */
+int store_foreach_unmatched_group(struct store *st, int64_t since_ms,
+				  long limit, store_unmatched_fn *fn,
+				  void *ctx);
+
+/* Messages and distinct forms in the unmatched table since 'since_ms'. */
+int store_unmatched_totals(struct store *st, int64_t since_ms,
+			   struct store_unmatched_totals *out,
+			   struct bot_err *err);
 
 /* Schema version after migrations (PRAGMA user_version). */
 int store_schema_version(struct store *st);

@@ -297,3 +297,88 @@ util_path_join(const char *dir, const char *path)
 	strbuf_addstr(&sb, path);
 	return sb.buf;
 }
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int
+digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+util_parse_shanghai(const char *s, int64_t *out_ms)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30,
+				    31, 31, 30, 31, 30, 31};
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+	size_t n = strlen(s);
+
+	if (n < 10 || digits(s, 4, &y) || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) || s[7] != '-' || digits(s + 8, 2, &d))
+		return -1;
+	if (n > 10) {
+		if ((s[10] != ' ' && s[10] != 'T') || n < 16 ||
+		    digits(s + 11, 2, &h) || s[13] != ':' ||
+		    digits(s + 14, 2, &mi))
+			return -1;
+		if (n > 16 &&
+		    (n != 19 || s[16] != ':' || digits(s + 17, 2, &sec)))
+			return -1;
+	}
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 &&
+	     !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) ||
+	    h > 23 || mi > 59 || sec > 59)
+		return -1;
+	*out_ms = ((days_from_civil(y, mo, d) * 24 + h - 8) * 3600 + mi * 60 +
+		   sec) *
+		  1000;
+	return 0;
+}
+
+void
+util_format_shanghai(int64_t ms, char *buf, size_t len)
+{
+	int64_t t = ms / 1000 + 8 * 3600, days = t / 86400, z, era, doe, yoe;
+	int64_t y, doy, mp, d, m, secs = t % 86400;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp + (mp < 10 ? 3 : -9);
+	y += m <= 2;
+	snprintf(buf, len, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld",
+		 (long long)y, (long long)m, (long long)d,
+		 (long long)(secs / 3600), (long long)(secs / 60 % 60),
+		 (long long)(secs % 60));
+}

@@ -58,6 +58,17 @@ int64_t util_now_ms(void);
 long util_locate(const char *text, size_t from, const char *needle, int *line,
 		 int *col);
 
+/*
+ * Parse "YYYY-MM-DD", "YYYY-MM-DD HH:MM" or "YYYY-MM-DD HH:MM:SS" (also
+ * with 'T' between date and time) as Asia/Shanghai time (UTC+8, no DST)
+ * into milliseconds since the epoch.  Returns 0, or -1 when malformed or
+ * out of range.
+ */
+int util_parse_shanghai(const char *s, int64_t *out_ms);
+
+/* Format 'ms' as "YYYY-MM-DD HH:MM:SS" Asia/Shanghai into 'buf' (20+). */
+void util_format_shanghai(int64_t ms, char *buf, size_t len);
+
 /* Read a whole file into a new NUL-terminated allocation; NULL + errno. */
 char *util_read_file(const char *path, size_t *len);
 

@@ -99,7 +99,8 @@ check_dir(const char *intent, const char *scripts, struct seen *seen)
 
 #define GOOD_INTENT                                                            \
 	"{\"name\":\"a.b\",\"topic\":\"human\",\"patterns\":[\"(?<item>"       \
-	"苹果|梨)\"],\"examples\":[\"苹果\"]}"
+	"苹果|梨)\"],\"examples\":[\"苹果\",\"梨\",\"有苹果吗\","    \
+	"\"梨还有吗\",\"苹果多少钱\"]}"
 
 void
 suite_content(void)

@@ -5,6 +5,7 @@
 
 #include "../bot/content.h"
 #include "../bot/dialog.h"
+#include "../bot/util.h"
 #include "test.h"
 
 void suite_dialog(void);
@@ -16,7 +17,7 @@ static struct dialog_turn turn;
 static const struct dialog_turn *
 say(struct conversation *c, const char *text, int64_t now)
 {
-	struct dialog_input in = {text, strlen(text), NULL, NULL};
+	struct dialog_input in = {.text = text, .len = strlen(text)};
 
 	CHECK_INT(dialog_handle(ct, &pol, c, &in, now, &turn), 0);
 	return &turn;
@@ -25,7 +26,7 @@ say(struct conversation *c, const char *text, int64_t now)
 static const struct dialog_turn *
 press(struct conversation *c, const char *payload)
 {
-	struct dialog_input in = {NULL, 0, payload, NULL};
+	struct dialog_input in = {.button = payload};
 
 	CHECK_INT(dialog_handle(ct, &pol, c, &in, 0, &turn), 0);
 	return &turn;
@@ -159,9 +160,9 @@ suite_dialog(void)
 	CHECK_INT(t->action, DIALOG_ESCALATE); /* asked again: repeat */
 	conversation_init(&c, "b9", 0);
 	{
-		struct dialog_input in = {"退款多久到账",
-					  strlen("退款多久到账"), NULL,
-					  "998877665544332211"};
+		struct dialog_input in = {.text = "退款多久到账",
+					  .len = strlen("退款多久到账"),
+					  .order = "998877665544332211"};
 
 		CHECK_INT(dialog_handle(ct, &pol, &c, &in, 1, &turn), 0);
 		CHECK_INT(turn.action, DIALOG_REPLY);
@@ -199,6 +200,55 @@ suite_dialog(void)
 	CHECK_INT(t->action, DIALOG_SILENT);
 	CHECK(t->script == NULL);
 	CHECK_INT(t->reply.len, 0);
+
+	TEST("dialog-8.1"); /* the sale phase picks the variant */
+	{
+		int64_t deposit, balance, after;
+
+		util_parse_shanghai("2026-10-30 10:00", &deposit);
+		util_parse_shanghai("2026-11-10 21:00", &balance);
+		util_parse_shanghai("2026-12-01 10:00", &after);
+		conversation_init(&c, "b20", 0);
+		t = say(&c, "定金怎么付", deposit);
+		CHECK(strstr(t->reply.buf, "定金阶段") != NULL);
+		conversation_init(&c, "b21", 0);
+		t = say(&c, "定金怎么付", balance);
+		CHECK(strstr(t->reply.buf, "尾款已经开始") != NULL);
+		conversation_init(&c, "b22", 0);
+		t = say(&c, "定金怎么付", after);
+		CHECK(strstr(t->reply.buf, "详情页") != NULL);
+		CHECK_STR(t->script, "promotion.presale@2");
+	}
+
+	TEST("dialog-8.2"); /* product facts and size from the message */
+	conversation_init(&c, "b23", 0);
+	t = say(&c, "羽绒服 165 110斤穿什么码", 1);
+	CHECK_STR(t->intent, "product.size");
+	CHECK(strstr(t->reply.buf, "建议拿M码") != NULL);
+	CHECK_STR(c.item, "down-jacket");
+	t = say(&c, "那180 75kg呢", 2); /* new facts: not a repeat */
+	CHECK_INT(t->action, DIALOG_REPLY);
+	CHECK(strstr(t->reply.buf, "XL") != NULL);
+	t = say(&c, "什么材质", 3); /* the current item carries on */
+	CHECK(strstr(t->reply.buf, "白鸭绒") != NULL);
+	t = say(&c, "龙井保质期多久", 4); /* another item named */
+	CHECK(strstr(t->reply.buf, "18个月") != NULL);
+	CHECK_STR(c.item, "green-tea");
+
+	TEST("dialog-8.3"); /* a missing fact: the slot-free variant */
+	conversation_init(&c, "b24", 0);
+	{
+		struct dialog_input in = {.text = "什么材质",
+					  .len = strlen("什么材质"),
+					  .item = "green-tea"};
+
+		CHECK_INT(dialog_handle(ct, &pol, &c, &in, 1, &turn), 0);
+		CHECK(strstr(turn.reply.buf, "转给懂行的同事") != NULL);
+		CHECK(strchr(turn.reply.buf, '{') == NULL);
+	}
+	conversation_init(&c, "b25", 0); /* two products, none named */
+	t = say(&c, "尺码怎么选", 1);
+	CHECK(strstr(t->reply.buf, "身高体重") != NULL);
 
 	TEST("dialog-7.1");
 	CHECK_STR(dialog_action_name(DIALOG_COMPLAINT), "complaint");

@@ -69,7 +69,7 @@ suite_intents(void)
 		fprintf(stderr, "%s\n", err.msg);
 		return;
 	}
-	CHECK_INT(intents_count(t), 11);
+	CHECK_INT(intents_count(t), 15);
 	CHECK_STR(intents_find(t, "human.request")->topic, "human");
 	CHECK_INT(intents_find(t, "human.request")->action, INTENT_ESCALATE);
 	CHECK(intents_find(t, "nope") == NULL);
@@ -158,8 +158,9 @@ suite_intents(void)
 	if (t) {
 		problems = 0;
 		/* x* matches "" (1); 换货 misses (2); 退货地址 is c.d's, so
-		 * the counter-example passes; 我要退货 is fine */
-		CHECK_INT(intents_check(t, count_report, &problems), 2);
+		 * the counter-example passes; 我要退货 is fine; both intents
+		 * have fewer than 5 examples (3, 4) */
+		CHECK_INT(intents_check(t, count_report, &problems), 4);
 		intents_free(t);
 	}
 

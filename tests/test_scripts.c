@@ -58,7 +58,7 @@ suite_scripts(void)
 		fprintf(stderr, "%s\n", err.msg);
 		return;
 	}
-	CHECK_INT(scripts_count(s), 12);
+	CHECK_INT(scripts_count(s), 16);
 	sc = scripts_for_intent(s, "logistics.where");
 	CHECK(sc != NULL);
 	if (sc == NULL)
@@ -71,15 +71,15 @@ suite_scripts(void)
 
 	TEST("scripts-2.1"); /* a filled slot prefers the slot variant */
 	strbuf_init(&out);
-	CHECK_INT(scripts_render(sc, 7, &slot, 1, &out, missing), 0);
+	CHECK_INT(scripts_render(sc, 7, NULL, &slot, 1, &out, missing), 0);
 	CHECK(strstr(out.buf, "123456789012345678") != NULL);
 
 	TEST("scripts-2.2"); /* without it: never a hole, and rotation */
 	for (i = 0; i < 6; i++) {
 		strbuf_reset(&out);
-		CHECK_INT(
-			scripts_render(sc, (uint32_t)i, NULL, 0, &out, missing),
-			0);
+		CHECK_INT(scripts_render(sc, (uint32_t)i, NULL, NULL, 0, &out,
+					 missing),
+			  0);
 		CHECK(strchr(out.buf, '{') == NULL);
 		seen[1] |= strstr(out.buf, "实时轨迹") != NULL;
 		seen[2] |= strstr(out.buf, "包裹到哪啦") != NULL;
@@ -89,10 +89,40 @@ suite_scripts(void)
 	TEST("scripts-2.3"); /* nothing renderable: name the slot */
 	sc = scripts_for_intent(s, "aftersale.refund_progress");
 	strbuf_reset(&out);
-	CHECK_INT(scripts_render(sc, 0, NULL, 0, &out, missing), -1);
+	CHECK_INT(scripts_render(sc, 0, NULL, NULL, 0, &out, missing), -1);
 	CHECK_STR(missing, "order_id");
 	CHECK_INT(out.len, 0);
 	strbuf_release(&out);
+
+	TEST("scripts-2.4"); /* phase-tied variants win inside the phase */
+	sc = scripts_for_intent(s, "promotion.presale");
+	strbuf_reset(&out);
+	CHECK_INT(scripts_render(sc, 5, "尾款", NULL, 0, &out, missing), 0);
+	CHECK(strstr(out.buf, "尾款已经开始") != NULL);
+	strbuf_reset(&out);
+	CHECK_INT(scripts_render(sc, 5, "返场", NULL, 0, &out, missing), 0);
+	CHECK(strstr(out.buf, "详情页") != NULL);
+	strbuf_reset(&out);
+	CHECK_INT(scripts_render(sc, 5, NULL, NULL, 0, &out, missing), 0);
+	CHECK(strstr(out.buf, "详情页") != NULL);
+
+	TEST("scripts-2.5"); /* the campaign */
+	{
+		size_t n = 0;
+		int64_t t0;
+		const struct scripts_phase *ph = scripts_phases(s, &n);
+
+		CHECK_INT(n, 5);
+		CHECK_STR(ph[1].name, "定金");
+		util_parse_shanghai("2026-11-11 00:00", &t0);
+		CHECK_STR(scripts_phase_at(s, t0), "现货");
+		CHECK_STR(scripts_phase_at(s, t0 - 1), "尾款");
+		CHECK(scripts_phase_at(s, 0) == NULL);
+		CHECK(strstr(scripts_campaign_file(s), "campaign.json") !=
+		      NULL);
+	}
+	strbuf_release(&out);
+	strbuf_init(&out);
 
 	TEST("scripts-3.1"); /* staff look-up sees drafts too */
 	CHECK_INT(scripts_search(s, "物流", count_hit, &hits), 2);

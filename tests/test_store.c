@@ -775,6 +775,186 @@ test_disk_full(void)
 	free(path);
 }
 
+/* --- store-7: buyer lines for export-log -------------------------------- */
+
+struct buyer_lines {
+	int calls;
+	int stop_after;
+	char seen[256]; /* "buyer:text@at|" ... */
+	bool only_buyer;
+};
+
+static int
+buyer_line_fn(void *ctx, const struct store_message *m)
+{
+	struct buyer_lines *b = ctx;
+	char one[64];
+
+	if (strcmp(m->role, "buyer") != 0)
+		b->only_buyer = false;
+	snprintf(one, sizeof(one), "%s:%s@%lld|", m->buyer, m->text,
+		 (long long)m->at_ms);
+	strncat(b->seen, one, sizeof(b->seen) - strlen(b->seen) - 1);
+	b->calls++;
+	if (b->stop_after && b->calls == b->stop_after)
+		return 9;
+	return 0;
+}
+
+static void
+test_buyer_messages(void)
+{
+	static const struct {
+		const char *buyer, *text;
+		int64_t at_ms;
+	} lines[] = {
+		{"b2", "x", 100}, {"b1", "y", 200}, {"b2", "z", 300},
+		{"b1", "w", 400}, {"b3", "v", 500},
+	};
+	struct bot_err err = {""};
+	struct buyer_lines b;
+	struct store_turn t;
+	struct store *st;
+	size_t i;
+
+	TEST("store-7.1");
+	st = store_open(":memory:", NULL, &err);
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	for (i = 0; i < ARRAY_SIZE(lines); i++) {
+		sample_turn(&t, lines[i].buyer, lines[i].at_ms);
+		t.text = lines[i].text;
+		t.reply = i % 2 ? "回复" : NULL; /* bot lines are left out */
+		CHECK_INT(store_write_turn(st, &t, &err), 0);
+	}
+	/* Grouped by buyer, arrival order inside a buyer, no bot lines. */
+	memset(&b, 0, sizeof(b));
+	b.only_buyer = true;
+	CHECK_INT(store_foreach_buyer_message(st, 0, INT64_MAX, buyer_line_fn,
+					      &b),
+		  0);
+	CHECK_INT(b.calls, 5);
+	CHECK(b.only_buyer);
+	CHECK_STR(b.seen, "b1:y@200|b1:w@400|b2:x@100|b2:z@300|b3:v@500|");
+
+	/* since is inclusive, until exclusive. */
+	TEST("store-7.2");
+	memset(&b, 0, sizeof(b));
+	CHECK_INT(store_foreach_buyer_message(st, 200, 400, buyer_line_fn, &b),
+		  0);
+	CHECK_STR(b.seen, "b1:y@200|b2:z@300|");
+	memset(&b, 0, sizeof(b));
+	CHECK_INT(store_foreach_buyer_message(st, 501, INT64_MAX, buyer_line_fn,
+					      &b),
+		  0);
+	CHECK_INT(b.calls, 0);
+
+	/* Stopping early returns fn's value; the next walk starts afresh. */
+	TEST("store-7.3");
+	memset(&b, 0, sizeof(b));
+	b.stop_after = 2;
+	CHECK_INT(store_foreach_buyer_message(st, 0, INT64_MAX, buyer_line_fn,
+					      &b),
+		  9);
+	CHECK_STR(b.seen, "b1:y@200|b1:w@400|");
+	memset(&b, 0, sizeof(b));
+	CHECK_INT(store_foreach_buyer_message(st, 0, 201, buyer_line_fn, &b),
+		  0);
+	CHECK_STR(b.seen, "b1:y@200|b2:x@100|");
+	store_close(st);
+}
+
+/* --- store-8: unmatched groups ------------------------------------------ */
+
+struct groups {
+	int calls;
+	char seen[256]; /* "form:count:example@last|" ... */
+};
+
+static int
+group_fn(void *ctx, const struct store_unmatched *u)
+{
+	struct groups *g = ctx;
+	char one[64];
+
+	snprintf(one, sizeof(one), "%s:%ld:%s@%lld|", u->normalized, u->count,
+		 u->example, (long long)u->last_ms);
+	strncat(g->seen, one, sizeof(g->seen) - strlen(g->seen) - 1);
+	g->calls++;
+	return 0;
+}
+
+static void
+test_unmatched_groups(void)
+{
+	static const struct {
+		const char *text, *normalized;
+		int64_t at_ms;
+	} rows[] = {
+		{"A1", "a", 100}, {"B1", "b", 10}, {"A2", "a", 200},
+		{"D1", "d", 30},  {"B2", "b", 20}, {"A3", "a", 300},
+		{"C1", "c", 500}, {"D2", "d", 40}, {"B3", "b", 400},
+	};
+	struct store_unmatched_totals tot = {-1, -1};
+	struct bot_err err = {""};
+	struct groups g;
+	struct store_turn t;
+	struct store *st;
+	size_t i;
+
+	TEST("store-8.1");
+	st = store_open(":memory:", NULL, &err);
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	memset(&g, 0, sizeof(g));
+	CHECK_INT(store_foreach_unmatched_group(st, 0, -1, group_fn, &g), 0);
+	CHECK_INT(g.calls, 0);
+	CHECK_INT(store_unmatched_totals(st, 0, &tot, &err), 0);
+	CHECK_INT(tot.messages, 0);
+	CHECK_INT(tot.groups, 0);
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		sample_turn(&t, "b1", rows[i].at_ms);
+		t.text = rows[i].text;
+		t.normalized = rows[i].normalized;
+		t.unmatched = true;
+		CHECK_INT(store_write_turn(st, &t, &err), 0);
+	}
+	/* A matched turn is not in the table. */
+	sample_turn(&t, "b2", 600);
+	CHECK_INT(store_write_turn(st, &t, &err), 0);
+
+	/* Most frequent first; a tie goes to the one seen last; the
+	 * example is the latest original text. */
+	TEST("store-8.2");
+	memset(&g, 0, sizeof(g));
+	CHECK_INT(store_foreach_unmatched_group(st, 0, -1, group_fn, &g), 0);
+	CHECK_INT(g.calls, 4);
+	CHECK_STR(g.seen, "b:3:B3@400|a:3:A3@300|d:2:D2@40|c:1:C1@500|");
+	CHECK_INT(store_unmatched_totals(st, 0, &tot, &err), 0);
+	CHECK_INT(tot.messages, 9);
+	CHECK_INT(tot.groups, 4);
+
+	TEST("store-8.3");
+	memset(&g, 0, sizeof(g));
+	CHECK_INT(store_foreach_unmatched_group(st, 0, 2, group_fn, &g), 0);
+	CHECK_STR(g.seen, "b:3:B3@400|a:3:A3@300|");
+	memset(&g, 0, sizeof(g));
+	CHECK_INT(store_foreach_unmatched_group(st, 0, 0, group_fn, &g), 0);
+	CHECK_INT(g.calls, 0);
+
+	/* since counts only what came after it, in the groups and totals. */
+	TEST("store-8.4");
+	memset(&g, 0, sizeof(g));
+	CHECK_INT(store_foreach_unmatched_group(st, 250, 10, group_fn, &g), 0);
+	CHECK_STR(g.seen, "c:1:C1@500|b:1:B3@400|a:1:A3@300|");
+	CHECK_INT(store_unmatched_totals(st, 250, &tot, &err), 0);
+	CHECK_INT(tot.messages, 3);
+	CHECK_INT(tot.groups, 3);
+	store_close(st);
+}
+
 void
 suite_store(void)
 {
@@ -789,5 +969,7 @@ suite_store(void)
 	test_writer();
 	test_queue_full();
 	test_disk_full();
+	test_buyer_messages();
+	test_unmatched_groups();
 	remove_tree(tmpdir);
 }

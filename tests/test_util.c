@@ -60,6 +60,30 @@ suite_util(void)
 	CHECK_STR(p, "rel");
 	free(p);
 
+	TEST("util-6.1"); /* Asia/Shanghai is UTC+8 all year */
+	{
+		int64_t ms = 0;
+		char buf[32];
+
+		CHECK_INT(util_parse_shanghai("2026-11-11 00:00", &ms), 0);
+		CHECK_INT(ms, 1794326400000LL); /* 2026-11-10T16:00Z */
+		util_format_shanghai(ms, buf, sizeof(buf));
+		CHECK_STR(buf, "2026-11-11 00:00:00");
+		CHECK_INT(util_parse_shanghai("2026-11-11", &ms), 0);
+		CHECK_INT(ms, 1794326400000LL);
+		CHECK_INT(util_parse_shanghai("2024-02-29T23:59:59", &ms), 0);
+		util_format_shanghai(ms, buf, sizeof(buf));
+		CHECK_STR(buf, "2024-02-29 23:59:59");
+		CHECK_INT(util_parse_shanghai("2026-02-29", &ms), -1);
+		CHECK_INT(util_parse_shanghai("2026-13-01", &ms), -1);
+		CHECK_INT(util_parse_shanghai("2026-11-11 24:00", &ms), -1);
+		CHECK_INT(util_parse_shanghai("2026-11-11 00:00:5", &ms), -1);
+		CHECK_INT(util_parse_shanghai("11/11/2026", &ms), -1);
+		CHECK_INT(util_parse_shanghai("", &ms), -1);
+		util_format_shanghai(0, buf, sizeof(buf));
+		CHECK_STR(buf, "1970-01-01 08:00:00");
+	}
+
 	TEST("util-5.1");
 	CHECK(util_hash64("a", 1) != util_hash64("b", 1));
 	CHECK(util_now_ms() > 1700000000000LL);

@@ -18,6 +18,9 @@ void suite_dialog(void);
 void suite_store(void);
 void suite_auth(void);
 void suite_convtab(void);
+void suite_logtools(void);
+void suite_evalmetrics(void);
+void suite_products(void);
 
 int
 main(void)
@@ -33,6 +36,9 @@ main(void)
 	RUN(suite_store);
 	RUN(suite_auth);
 	RUN(suite_convtab);
+	RUN(suite_logtools);
+	RUN(suite_evalmetrics);
+	RUN(suite_products);
 	printf("unit: %d passed, %d failed\n", test_passed, test_failed);
 	return test_failed ? 1 : 0;
 }

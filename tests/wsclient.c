@@ -6,6 +6,7 @@
  * frame at a time, so a timeout in the middle of a frame loses nothing.
  */
 #include "wsclient.h"
+#include "wsframe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,12 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "../bot/util.h"
 
-#define WSC_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WSC_DEFAULT_TIMEOUT_MS	5000
 #define WSC_DEFAULT_MAX_MESSAGE (16u << 20)
 #define WSC_MAX_HEAD		16384
@@ -292,18 +291,6 @@ contains_token(const char *value, const char *token)
 	return false;
 }
 
-static void
-accept_key(const char *key, char *out)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char buf[128];
-
-	snprintf(buf, sizeof(buf), "%s%s", key, WSC_GUID);
-	EVP_Digest(buf, strlen(buf), md, &mdlen, EVP_sha1(), NULL);
-	EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen);
-}
-
 void
 wsc_options_init(struct wsc_options *o)
 {
@@ -357,8 +344,8 @@ wsc_connect(const char *host, int port, const char *path,
 	c = wsc_new(fd, opt->max_message);
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		memset(nonce, 0x5a, sizeof(nonce));
-	EVP_EncodeBlock((unsigned char *)key, nonce, sizeof(nonce));
-	accept_key(key, want);
+	wsframe_make_key(nonce, key);
+	wsframe_accept_key(key, want);
 
 	strbuf_init(&req);
 	strbuf_addf(&req,
@@ -405,53 +392,18 @@ fail:
 	return NULL;
 }
 
-static uint32_t
-next_mask(struct wsc *c)
-{
-	uint32_t x = c->rng;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	c->rng = x;
-	return x;
-}
-
 int
 wsc_send(struct wsc *c, int opcode, const void *data, size_t len, bool fin,
 	 int timeout_ms)
 {
-	unsigned char hdr[14], mask[4];
-	const unsigned char *src = data;
-	uint32_t m = next_mask(c);
-	size_t hlen = 2, i;
-	char *dst;
-
-	hdr[0] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 0x0f));
-	if (len < 126) {
-		hdr[1] = (unsigned char)(0x80 | len);
-	} else if (len <= 0xffff) {
-		hdr[1] = 0x80 | 126;
-		hdr[2] = (unsigned char)(len >> 8);
-		hdr[3] = (unsigned char)len;
-		hlen = 4;
-	} else {
-		hdr[1] = 0x80 | 127;
-		for (i = 0; i < 8; i++)
-			hdr[2 + i] =
-				(unsigned char)((uint64_t)len >> (56 - 8 * i));
-		hlen = 10;
-	}
-	memcpy(mask, &m, sizeof(mask));
-	memcpy(hdr + hlen, mask, 4);
-	hlen += 4;
+	unsigned char hdr[WSFRAME_HEAD_MAX];
+	uint32_t m = wsframe_rand(&c->rng);
+	size_t hlen = wsframe_head(hdr, opcode, fin, len, m);
 
 	strbuf_reset(&c->out);
 	strbuf_grow(&c->out, hlen + len);
 	strbuf_add(&c->out, (const char *)hdr, hlen);
-	dst = c->out.buf + c->out.len;
-	for (i = 0; i < len; i++)
-		dst[i] = (char)(src[i] ^ mask[i & 3]);
+	wsframe_mask((unsigned char *)c->out.buf + c->out.len, data, len, m);
 	c->out.len += len;
 	c->out.buf[c->out.len] = '\0';
 	if (opcode == WSC_OP_CLOSE)
@@ -589,35 +541,24 @@ wsc_recv(struct wsc *c, int timeout_ms, int *opcode, struct strbuf *payload)
 	for (;;) {
 		const unsigned char *h =
 			(const unsigned char *)c->in.buf + c->in_off;
-		size_t avail = c->in.len - c->in_off, hlen = 2, i;
-		uint64_t plen;
-		int rc, op;
-		bool fin;
+		size_t avail = c->in.len - c->in_off, hlen;
+		struct wsframe f;
+		int rc;
 
+		hlen = wsframe_parse(h, avail, &f);
 		if (avail >= 2) {
-			fin = h[0] & 0x80;
-			op = h[0] & 0x0f;
-			if (h[0] & 0x70)
+			if (f.rsv)
 				return protocol_error(c, "reserved bits set");
-			if (h[1] & 0x80)
+			if (f.masked)
 				return protocol_error(c, "masked frame");
-			plen = h[1] & 0x7f;
-			if (plen == 126)
-				hlen = 4;
-			else if (plen == 127)
-				hlen = 10;
-			if (avail >= hlen && hlen > 2) {
-				plen = 0;
-				for (i = 2; i < hlen; i++)
-					plen = (plen << 8) | h[i];
-			}
-			if (avail >= hlen && plen > c->max_message)
+			if (hlen && f.len > c->max_message)
 				return protocol_error(c, "frame too large");
-			if (avail >= hlen && avail - hlen >= plen) {
-				c->in_off += hlen + (size_t)plen;
-				rc = handle_frame(
-					c, op, fin, (const char *)h + hlen,
-					(size_t)plen, opcode, payload);
+			if (hlen && avail - hlen >= f.len) {
+				c->in_off += hlen + (size_t)f.len;
+				rc = handle_frame(c, f.opcode, f.fin,
+						  (const char *)h + hlen,
+						  (size_t)f.len, opcode,
+						  payload);
 				compact_input(c);
 				if (rc != 1)
 					return rc;
