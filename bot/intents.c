@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prefilter.h"
 #include "text.h"
 #include "util.h"
 
@@ -21,6 +22,7 @@
 struct pat {
 	pcre2_code *code;
 	char *src;
+	size_t pf; /* prefilter id (intent patterns only) */
 };
 
 struct intent_int {
@@ -56,6 +58,8 @@ struct intents {
 	pcre2_match_context *mctx;
 	char *subject; /* padded copy: JIT reads ahead in 16 bytes */
 	size_t subject_cap;
+	struct prefilter *pf; /* skips patterns that cannot match */
+	bool use_pf;
 };
 
 #define INTENTS_PAD 64
@@ -533,6 +537,16 @@ intents_load(const char *dir, struct bot_err *err)
 			goto fail;
 	if (link_slots(t, err) < 0)
 		goto fail;
+	t->pf = prefilter_new();
+	for (i = 0; i < t->n; i++) {
+		size_t j;
+
+		for (j = 0; j < t->v[i].npats; j++)
+			t->v[i].pats[j].pf =
+				prefilter_add(t->pf, t->v[i].pats[j].src);
+	}
+	prefilter_build(t->pf);
+	t->use_pf = true;
 	t->md = pcre2_match_data_create(32, NULL);
 	t->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(t->mctx, INTENTS_MATCH_LIMIT);
@@ -589,7 +603,8 @@ copy_slots(struct intents *t, const struct intent_int *in, const char *text,
 
 	out->nslots = 0;
 	for (j = 0; j < in->npats && out->nslots < in->pub.nslots; j++) {
-		if (match_one(t, &in->pats[j], text, len) < 0)
+		if ((t->use_pf && !prefilter_maybe(t->pf, in->pats[j].pf)) ||
+		    match_one(t, &in->pats[j], text, len) < 0)
 			continue;
 		for (i = 0; i < in->pub.nslots; i++) {
 			struct intent_slot *s = &out->slots[out->nslots];
@@ -637,6 +652,8 @@ match_intent(struct intents *t, const struct intent_int *in, const char *text,
 	size_t i;
 
 	for (i = 0; i < in->npats; i++) {
+		if (t->use_pf && !prefilter_maybe(t->pf, in->pats[i].pf))
+			continue;
 		m = match_one(t, &in->pats[i], text, len);
 		if (m > best) {
 			best = m;
@@ -656,6 +673,8 @@ intents_match(struct intents *t, const char *text, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	text = padded(t, text, len);
+	if (t->use_pf)
+		prefilter_scan(t->pf, text, len);
 	for (i = 0; i < t->n; i++) {
 		const struct intent_int *in = &t->v[i];
 
@@ -702,6 +721,19 @@ intents_find_slot(struct intents *t, const char *name, const char *text,
 		       n > 0;
 	}
 	return false;
+}
+
+void
+intents_use_prefilter(struct intents *t, bool on)
+{
+	t->use_pf = on;
+}
+
+void
+intents_prefilter_stats(const struct intents *t, size_t *patterns,
+			size_t *always, size_t *literals)
+{
+	prefilter_stats(t->pf, patterns, always, literals);
 }
 
 const struct intent *
@@ -888,5 +920,6 @@ intents_free(struct intents *t)
 	pcre2_match_data_free(t->md);
 	pcre2_match_context_free(t->mctx);
 	free(t->subject);
+	prefilter_free(t->pf);
 	free(t);
 }

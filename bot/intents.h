@@ -90,6 +90,14 @@ bool intents_match(struct intents *t, const char *text, size_t len,
 bool intents_find_slot(struct intents *t, const char *name, const char *text,
 		       size_t len, char *value);
 
+/*
+ * The literal prefilter (prefilter.h) is on by default; off runs every
+ * pattern, for tests that prove it never changes a result.
+ */
+void intents_use_prefilter(struct intents *t, bool on);
+void intents_prefilter_stats(const struct intents *t, size_t *patterns,
+			     size_t *always, size_t *literals);
+
 /* Look up by name; NULL when unknown. */
 const struct intent *intents_find(const struct intents *t, const char *name);
 

@@ -21,6 +21,7 @@ void suite_convtab(void);
 void suite_logtools(void);
 void suite_evalmetrics(void);
 void suite_products(void);
+void suite_prefilter(void);
 
 int
 main(void)
@@ -39,6 +40,7 @@ main(void)
 	RUN(suite_logtools);
 	RUN(suite_evalmetrics);
 	RUN(suite_products);
+	RUN(suite_prefilter);
 	printf("unit: %d passed, %d failed\n", test_passed, test_failed);
 	return test_failed ? 1 : 0;
 }
