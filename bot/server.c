@@ -5,6 +5,7 @@
 
 #include <libwebsockets.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -584,20 +585,89 @@ static const struct lws_protocols protocols[] = {
 /* ---- run ------------------------------------------------------------------
  */
 
-static void
-reload_content(struct bot *bot)
-{
-	struct bot_err err = {""};
-	struct content *fresh = content_load(bot->cfg->content, &err);
+/*
+ * SIGHUP: the new content is loaded and checked on a thread of its own,
+ * so live chats never wait for it; the loop swaps it in when woken.  On
+ * any error the old set stays live.
+ */
+struct reloader {
+	pthread_mutex_t lock;
+	pthread_t thread;
+	bool running;	       /* loop thread only */
+	bool done;	       /* under lock */
+	struct content *fresh; /* under lock */
+	struct bot_err err;    /* under lock */
+	const char *dir;
+	struct waker *waker;
+};
 
+static void *
+reload_main(void *arg)
+{
+	struct reloader *r = arg;
+	struct bot_err err = {""};
+	struct content *fresh = content_load(r->dir, &err);
+
+	pthread_mutex_lock(&r->lock);
+	r->fresh = fresh;
+	r->err = err;
+	r->done = true;
+	pthread_mutex_unlock(&r->lock);
+	wake_loop(r->waker);
+	return NULL;
+}
+
+static void
+reload_start(struct reloader *r)
+{
+	sigset_t all, old;
+
+	if (r->running)
+		return; /* one at a time; the next HUP re-runs it */
+	r->done = false;
+	/* The thread must not take our signals: block them while it starts
+	 * so that it inherits the blocked mask. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (pthread_create(&r->thread, NULL, reload_main, r) == 0)
+		r->running = true;
+	else
+		lwsl_err("cannot start the reload thread\n");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r->running)
+		lwsl_notice("reloading content from '%s'\n", r->dir);
+}
+
+/* Swap in a finished reload; 'wait' joins one still running. */
+static void
+reload_finish(struct reloader *r, struct bot *bot, bool wait)
+{
+	struct content *fresh;
+	bool done;
+
+	if (!r->running)
+		return;
+	pthread_mutex_lock(&r->lock);
+	done = r->done;
+	pthread_mutex_unlock(&r->lock);
+	if (!done && !wait)
+		return;
+	pthread_join(r->thread, NULL);
+	r->running = false;
+	fresh = r->fresh;
+	r->fresh = NULL;
 	if (fresh == NULL) {
 		lwsl_err("reload failed, keeping the live content: %s\n",
-			 err.msg);
+			 r->err.msg);
+		return;
+	}
+	if (wait) { /* shutting down: nobody will use it */
+		content_free(fresh);
 		return;
 	}
 	content_free(bot->content);
 	bot->content = fresh;
-	lwsl_notice("reloaded content from '%s'\n", bot->cfg->content);
+	lwsl_notice("reloaded content from '%s'\n", r->dir);
 }
 
 static int
@@ -645,6 +715,7 @@ server_run(struct bot *bot, struct bot_err *err)
 	struct lws_context *cx;
 	struct lws_vhost *vh;
 	struct waker waker = {NULL};
+	struct reloader reloader;
 	struct sigaction sa;
 	char *www = www_root;
 	int n = 0;
@@ -696,13 +767,20 @@ server_run(struct bot *bot, struct bot_err *err)
 		vh ? lws_get_vhost_listen_port(vh) : cfg->port);
 	fflush(stderr);
 
+	memset(&reloader, 0, sizeof(reloader));
+	pthread_mutex_init(&reloader.lock, NULL);
+	reloader.dir = cfg->content;
+	reloader.waker = &waker;
 	while (n >= 0 && !interrupted) {
 		n = lws_service(cx, 0);
 		if (reload_requested) {
 			reload_requested = 0;
-			reload_content(bot);
+			reload_start(&reloader);
 		}
+		reload_finish(&reloader, bot, false);
 	}
+	reload_finish(&reloader, bot, true);
+	pthread_mutex_destroy(&reloader.lock);
 	lwsl_notice("shutting down: draining connections\n");
 	if (vh)
 		drain(cx, lws_protocol_vh_priv_get(vh, &protocols[1]), bot);

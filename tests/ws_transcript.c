@@ -75,7 +75,8 @@ const char *test_id = "";
 #define AUTH_SECRET "xiaoer-test-secret-0123456789"
 #define API_KEY	    "gw-test-key-0123456789"
 
-static const char *xiaoer; /* path of the binary under test */
+static const char *xiaoer;	      /* path of the binary under test */
+static const char *content_dir = "."; /* --content of the next server */
 static volatile pid_t children[MAX_CHILDREN];
 
 struct server {
@@ -328,8 +329,8 @@ server_start_at(const char *file, int line, struct server *s, const char *conf)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execl(xiaoer, xiaoer, "serve", "-c", s->conf, "--port", "0",
-		      "--db", s->db, "--content", ".", "--www", "bot/www",
-		      (char *)NULL);
+		      "--db", s->db, "--content", content_dir, "--www",
+		      "bot/www", (char *)NULL);
 		fprintf(stderr, "exec '%s': %s\n", xiaoer, strerror(errno));
 		_exit(127);
 	}
@@ -1894,6 +1895,136 @@ out:
 	server_done(&s);
 }
 
+/* ---- scenario: SIGHUP reload ----------------------------------------- */
+
+/* Send one message; return a new reference to its reply (status skipped). */
+static json_t *
+ask(struct wsc *c, const char *id, const char *text)
+{
+	if (!send_msg(c, id, text))
+		return NULL;
+	return recv_skip_status(c, FRAME_TIMEOUT_MS, NULL);
+}
+
+/* Rewrite the logistics.where script of content dir 'dir': version 99,
+ * one variant 'text'.  Returns 0 on success. */
+static int
+rewrite_script(const char *dir, const char *text)
+{
+	char path[256];
+	json_t *root, *arr, *sc;
+	size_t i;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/scripts-zh/logistics.json", dir);
+	root = json_load_file(path, 0, NULL);
+	arr = json_object_get(root, "scripts");
+	json_array_foreach(arr, i, sc)
+	{
+		const char *id = json_string_value(json_object_get(sc, "id"));
+		const char *st =
+			json_string_value(json_object_get(sc, "status"));
+
+		if (id && st && strcmp(id, "logistics.where") == 0 &&
+		    strcmp(st, "approved") == 0) {
+			json_t *v = json_array();
+
+			json_array_append_new(v, json_string(text));
+			json_object_set_new(sc, "variants", v);
+			json_object_set_new(sc, "version", json_integer(99));
+			rc = 0;
+		}
+	}
+	if (rc == 0)
+		rc = json_dump_file(root, path, JSON_INDENT(2));
+	json_decref(root);
+	return rc;
+}
+
+static bool
+has(const json_t *f, const char *key, const char *want)
+{
+	const char *v = f ? str_of(f, key) : NULL;
+
+	return v && strstr(v, want) != NULL;
+}
+
+static void
+scenario_reload(void)
+{
+	char dir[64] = "/tmp/xiaoer-reload.XXXXXX", cmd[256], path[128];
+	struct wsc *c = NULL;
+	struct server s;
+	json_t *f = NULL;
+	int64_t deadline;
+	bool swapped = false;
+	char *log = NULL;
+
+	test_id = "reload";
+	memset(&s, 0, sizeof(s));
+	if (mkdtemp(dir) == NULL)
+		return;
+	snprintf(cmd, sizeof(cmd), "cp -R intents scripts-zh '%s'/", dir);
+	CHECK_AT(system(cmd) == 0, "cannot copy the content to %s", dir);
+	content_dir = dir;
+	if (server_start(&s, "") < 0)
+		goto out;
+	c = ws_open(&s, "/ws/buyer?buyer=reload-1");
+	if (c == NULL)
+		goto out;
+	f = ask(c, "r-1", "我的快递到哪了");
+	CHECK_AT(has(f, "intent", "logistics.where"),
+		 "before the reload: expected logistics.where");
+	json_decref(f);
+
+	/* A good change goes live without a restart or a dropped chat. */
+	CHECK_AT(rewrite_script(dir, "RELOADED 亲，物流请看订单详情～") == 0,
+		 "cannot edit the content");
+	kill(s.pid, SIGHUP);
+	deadline = mono_ms() + 5000;
+	while (!swapped && mono_ms() < deadline) {
+		f = ask(c, "r-2", "我的快递到哪了");
+		swapped = has(f, "script", "logistics.where@99") &&
+			  has(f, "text", "RELOADED");
+		json_decref(f);
+		if (!swapped)
+			sleep_ms(50);
+	}
+	CHECK_AT(swapped, "SIGHUP: the new script logistics.where@99 never "
+			  "went live within 5 s");
+
+	/* A broken change is refused and the live set keeps answering. */
+	snprintf(path, sizeof(path), "%s/intents/logistics.json", dir);
+	CHECK_AT(write_file(path, "{\"intents\": [ broken") == 0,
+		 "cannot break the content");
+	kill(s.pid, SIGHUP);
+	deadline = mono_ms() + 5000;
+	while (mono_ms() < deadline) {
+		free(log);
+		log = util_read_file(s.log, NULL);
+		if (log && strstr(log, "reload failed"))
+			break;
+		sleep_ms(50);
+	}
+	CHECK_AT(log && strstr(log, "reload failed") &&
+			 strstr(log, "logistics.json:1:"),
+		 "SIGHUP with broken content: expected 'reload failed' "
+		 "naming logistics.json:1: in the log");
+	f = ask(c, "r-3", "我的快递到哪了");
+	CHECK_AT(has(f, "script", "logistics.where@99"),
+		 "after a failed reload: expected the live set to answer");
+	json_decref(f);
+	server_stop_clean(&s);
+out:
+	free(log);
+	wsc_close(c);
+	server_done(&s);
+	content_dir = ".";
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
 /* ---- scenario: SIGTERM ----------------------------------------------- */
 
 static void
@@ -2074,6 +2205,7 @@ main(int argc, char **argv)
 		{"auth", scenario_auth},
 		{"durability", scenario_durability},
 		{"sigterm", scenario_sigterm},
+		{"reload", scenario_reload},
 		{"disk-full", scenario_disk_full},
 	};
 	struct sigaction sa;
