@@ -182,66 +182,98 @@ print_turn(FILE *out, const char *session, size_t turn,
 	fwrite(sb->buf, 1, sb->len, out);
 }
 
-/* Replay one JSONL session line; returns 0 or -1 with 'why' filled. */
-static int
-replay_line(const struct content *c, const struct dialog_policy *p,
-	    int64_t now_ms, const char *line, size_t len, FILE *out,
-	    struct dialog_turn *t, struct strbuf *sb, char *why, size_t whylen)
+int
+replay_line_parse(struct replay_line *rl, const char *line, size_t len,
+		  char *why, size_t whylen)
 {
-	struct conversation conv;
 	json_error_t jerr;
-	json_t *root, *turns, *turn, *v;
-	char session[DIALOG_NAME_MAX];
-	size_t i;
-	int rc = -1;
+	json_t *root, *v;
 
+	memset(rl, 0, sizeof(*rl));
 	root = json_loadb(line, len, 0, &jerr);
 	if (root == NULL) {
 		snprintf(why, whylen, "not JSON: %s", jerr.text);
 		return -1;
 	}
 	v = json_object_get(root, "id");
-	turns = json_object_get(root, "turns");
-	if (!json_is_object(root) || !json_is_array(turns) ||
+	if (!json_is_object(root) ||
+	    !json_is_array(json_object_get(root, "turns")) ||
 	    !(json_is_string(v) || json_is_integer(v))) {
 		snprintf(why, whylen,
 			 "expected "
 			 "{\"id\":\"...\",\"turns\":[{\"text\":\"...\"},...]}");
-		goto out;
+		json_decref(root);
+		return -1;
 	}
 	if (json_is_string(v))
-		snprintf(session, sizeof(session), "%s", json_string_value(v));
+		snprintf(rl->session, sizeof(rl->session), "%s",
+			 json_string_value(v));
 	else
-		snprintf(session, sizeof(session), "%lld",
+		snprintf(rl->session, sizeof(rl->session), "%lld",
 			 (long long)json_integer_value(v));
-	conversation_init(&conv, session, 0);
-	json_array_foreach(turns, i, turn)
-	{
-		const char *role =
-			json_string_value(json_object_get(turn, "role"));
-		json_t *text = json_object_get(turn, "text");
+	rl->root = root;
+	return 0;
+}
 
-		/* Logs may hold the shop's lines too: replay the buyer's. */
+int
+replay_line_next(struct replay_line *rl, size_t *index, const char **text,
+		 size_t *len, char *why, size_t whylen)
+{
+	json_t *turns = json_object_get(rl->root, "turns"), *turn, *t;
+	const char *role;
+
+	while (rl->next < json_array_size(turns)) {
+		*index = rl->next++;
+		turn = json_array_get(turns, *index);
+		role = json_string_value(json_object_get(turn, "role"));
 		if (role && strcmp(role, "buyer") != 0)
 			continue;
-		if (!json_is_string(text)) {
+		t = json_object_get(turn, "text");
+		if (!json_is_string(t)) {
 			snprintf(why, whylen, "turn %zu has no \"text\" string",
-				 i);
-			goto out;
+				 *index);
+			return -1;
 		}
-		if (dialog_handle(c, p, &conv,
-				  &(struct dialog_input){
-					  .text = json_string_value(text),
-					  .len = json_string_length(text)},
-				  now_ms, t) < 0) {
-			snprintf(why, whylen, "turn %zu: dialog failed", i);
-			goto out;
-		}
-		print_turn(out, session, i, t, sb);
+		*text = json_string_value(t);
+		*len = json_string_length(t);
+		return 1;
 	}
-	rc = 0;
-out:
-	json_decref(root);
+	return 0;
+}
+
+void
+replay_line_clear(struct replay_line *rl)
+{
+	json_decref(rl->root);
+	rl->root = NULL;
+}
+
+/* Replay one JSONL session line; returns 0 or -1 with 'why' filled. */
+static int
+replay_line(const struct content *c, const struct dialog_policy *p,
+	    int64_t now_ms, const char *line, size_t len, FILE *out,
+	    struct dialog_turn *t, struct strbuf *sb, char *why, size_t whylen)
+{
+	struct replay_line rl;
+	struct conversation conv;
+	const char *text;
+	size_t i, n;
+	int rc;
+
+	if (replay_line_parse(&rl, line, len, why, whylen) < 0)
+		return -1;
+	conversation_init(&conv, rl.session, 0);
+	while ((rc = replay_line_next(&rl, &i, &text, &n, why, whylen)) > 0) {
+		struct dialog_input in = {.text = text, .len = n};
+
+		if (dialog_handle(c, p, &conv, &in, now_ms, t) < 0) {
+			snprintf(why, whylen, "turn %zu: dialog failed", i);
+			rc = -1;
+			break;
+		}
+		print_turn(out, rl.session, i, t, sb);
+	}
+	replay_line_clear(&rl);
 	return rc;
 }
 

@@ -4,7 +4,6 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "intents.h"
 
-#include <dirent.h>
 #include <jansson.h>
 #include <pcre2.h>
 #include <stdio.h>
@@ -450,44 +449,6 @@ out:
 	return rc;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The *.json files of 'dir', sorted; NULL-terminated. */
-static char **
-list_json(const char *dir, size_t *n, struct bot_err *err)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char **v = NULL;
-
-	*n = 0;
-	if (d == NULL) {
-		bot_errf(err, "cannot open directory '%s'", dir);
-		return NULL;
-	}
-	while ((e = readdir(d)) != NULL) {
-		size_t l = strlen(e->d_name);
-
-		if (l < 6 || e->d_name[0] == '.' ||
-		    strcmp(e->d_name + l - 5, ".json") != 0)
-			continue;
-		v = xrealloc(v, (*n + 2) * sizeof(char *));
-		v[(*n)++] = util_path_join(dir, e->d_name);
-		v[*n] = NULL;
-	}
-	closedir(d);
-	if (*n == 0) {
-		bot_errf(err, "no .json files in '%s'", dir);
-		return NULL;
-	}
-	qsort(v, *n, sizeof(char *), cmp_str);
-	return v;
-}
-
 /* Cross-file rules: required slots and slot 'ask' intents exist. */
 static int
 link_slots(struct intents *t, struct bot_err *err)
@@ -529,7 +490,7 @@ intents_load(const char *dir, struct bot_err *err)
 	struct intents *t = xcalloc(1, sizeof(*t));
 	size_t i;
 
-	t->files = list_json(dir, &t->nfiles, err);
+	t->files = util_list_json(dir, &t->nfiles, err);
 	if (t->files == NULL)
 		goto fail;
 	for (i = 0; i < t->nfiles; i++)

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "config.h"
 #include "content.h"
 #include "dialog.h"
@@ -402,53 +403,24 @@ diff_line(struct diff *d, const char *line, size_t len, FILE *out, char *why,
 	  size_t whylen)
 {
 	struct side *o = &d->old, *n = &d->new;
-	char session[DIALOG_NAME_MAX];
-	json_error_t jerr;
-	json_t *root, *turns, *turn, *v, *text;
-	const char *role;
-	size_t i;
-	int rc = -1;
+	struct replay_line rl;
+	const char *text;
+	size_t i, len2;
+	int rc;
 
-	root = json_loadb(line, len, 0, &jerr);
-	if (root == NULL) {
-		snprintf(why, whylen, "not JSON: %s", jerr.text);
+	if (replay_line_parse(&rl, line, len, why, whylen) < 0)
 		return -1;
-	}
-	v = json_object_get(root, "id");
-	turns = json_object_get(root, "turns");
-	if (!json_is_object(root) || !json_is_array(turns) ||
-	    !(json_is_string(v) || json_is_integer(v))) {
-		snprintf(why, whylen,
-			 "expected "
-			 "{\"id\":\"...\",\"turns\":[{\"text\":\"...\"},...]}");
-		goto out;
-	}
-	if (json_is_string(v))
-		snprintf(session, sizeof(session), "%s", json_string_value(v));
-	else
-		snprintf(session, sizeof(session), "%lld",
-			 (long long)json_integer_value(v));
-	conversation_init(&o->conv, session, 0);
-	conversation_init(&n->conv, session, 0);
+	conversation_init(&o->conv, rl.session, 0);
+	conversation_init(&n->conv, rl.session, 0);
 	d->sessions++;
-	json_array_foreach(turns, i, turn)
-	{
-		struct dialog_input in = {.text = NULL};
+	while ((rc = replay_line_next(&rl, &i, &text, &len2, why, whylen)) >
+	       0) {
+		struct dialog_input in = {.text = text, .len = len2};
 
-		role = json_string_value(json_object_get(turn, "role"));
-		if (role != NULL && strcmp(role, "buyer") != 0)
-			continue;
-		text = json_object_get(turn, "text");
-		if (!json_is_string(text)) {
-			snprintf(why, whylen, "turn %zu has no \"text\" string",
-				 i);
-			goto out;
-		}
-		in.text = json_string_value(text);
-		in.len = json_string_length(text);
 		if (run_side(d, o, &in) < 0 || run_side(d, n, &in) < 0) {
 			snprintf(why, whylen, "turn %zu: dialog failed", i);
-			goto out;
+			rc = -1;
+			break;
 		}
 		d->turns++;
 		if (!o->t.unmatched && n->t.unmatched)
@@ -460,11 +432,9 @@ diff_line(struct diff *d, const char *line, size_t len, FILE *out, char *why,
 		    same(o->t.script, n->t.script))
 			continue;
 		d->changed++;
-		print_change(out, session, i, &o->t, &n->t, in.text);
+		print_change(out, rl.session, i, &o->t, &n->t, in.text);
 	}
-	rc = 0;
-out:
-	json_decref(root);
+	replay_line_clear(&rl);
 	return rc;
 }
 

@@ -3,7 +3,6 @@
  */
 #include "scripts.h"
 
-#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,12 +337,6 @@ out:
 	return rc;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /*
  * campaign.json: {"campaign": "...", "timezone": "Asia/Shanghai",
  * "phases": [{"name": "定金", "start": "2026-10-24 20:00",
@@ -460,29 +453,11 @@ struct scripts *
 scripts_load(const char *dir, struct bot_err *err)
 {
 	struct scripts *s = xcalloc(1, sizeof(*s));
-	struct dirent *e;
-	DIR *d = opendir(dir);
 	size_t i;
 
-	if (d == NULL) {
-		bot_errf(err, "cannot open directory '%s'", dir);
+	s->files = util_list_json(dir, &s->nfiles, err);
+	if (s->files == NULL)
 		goto fail;
-	}
-	while ((e = readdir(d)) != NULL) {
-		size_t l = strlen(e->d_name);
-
-		if (l < 6 || e->d_name[0] == '.' ||
-		    strcmp(e->d_name + l - 5, ".json") != 0)
-			continue;
-		s->files = xrealloc(s->files, (s->nfiles + 1) * sizeof(char *));
-		s->files[s->nfiles++] = util_path_join(dir, e->d_name);
-	}
-	closedir(d);
-	if (s->nfiles == 0) {
-		bot_errf(err, "no .json files in '%s'", dir);
-		goto fail;
-	}
-	qsort(s->files, s->nfiles, sizeof(char *), cmp_str);
 	for (i = 0; i < s->nfiles; i++) {
 		int rc = 0;
 

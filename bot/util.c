@@ -3,6 +3,7 @@
  */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -280,6 +281,43 @@ util_read_file(const char *path, size_t *len)
 	if (len)
 		*len = sb.len;
 	return sb.buf;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **
+util_list_json(const char *dir, size_t *n, struct bot_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL;
+
+	*n = 0;
+	if (d == NULL) {
+		bot_errf(err, "cannot open directory '%s'", dir);
+		return NULL;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+
+		if (l < 6 || e->d_name[0] == '.' ||
+		    strcmp(e->d_name + l - 5, ".json") != 0)
+			continue;
+		v = xrealloc(v, (*n + 2) * sizeof(char *));
+		v[(*n)++] = util_path_join(dir, e->d_name);
+		v[*n] = NULL;
+	}
+	closedir(d);
+	if (*n == 0) {
+		bot_errf(err, "no .json files in '%s'", dir);
+		return NULL;
+	}
+	qsort(v, *n, sizeof(char *), cmp_str);
+	return v;
 }
 
 char *

@@ -72,6 +72,13 @@ void util_format_shanghai(int64_t ms, char *buf, size_t len);
 /* Read a whole file into a new NUL-terminated allocation; NULL + errno. */
 char *util_read_file(const char *path, size_t *len);
 
+/*
+ * The *.json files of 'dir' (hidden ones skipped), joined with 'dir' and
+ * sorted: a new NULL-terminated array, each string and the array freed by
+ * the caller.  NULL + err when the directory cannot be read or has none.
+ */
+char **util_list_json(const char *dir, size_t *n, struct bot_err *err);
+
 /* Is 'path' absolute? Join dir and path into a new allocation. */
 char *util_path_join(const char *dir, const char *path);
 
