@@ -49,6 +49,7 @@ policy_from(const struct config *cfg, struct dialog_policy *p)
 	dialog_policy_init(p);
 	p->escalate_after_misses = cfg->escalate_after_misses;
 	p->escalate_on_repeat = cfg->escalate_on_repeat;
+	p->repeat_similarity = cfg->repeat_similarity;
 }
 
 /* Replace invalid UTF-8 with U+FFFD so that a bad log line still runs. */

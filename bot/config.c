@@ -80,6 +80,10 @@ static const struct conf_key keys[] = {
 	 "hand over after this many misses in a row (0: never)"},
 	{"escalate_on_repeat", CONF_BOOL, CONFIG_OFF(escalate_on_repeat), "on",
 	 0, 0, NULL, "hand over when a buyer repeats a message (on or off)"},
+	{"repeat_similarity", CONF_INT, CONFIG_OFF(repeat_similarity), "50", 1,
+	 100, NULL,
+	 "how alike (percent of shared character pairs) a message must be to "
+	 "the last one to count as a repeat"},
 	{"writer_queue_max", CONF_INT, CONFIG_OFF(writer_queue_max), "65536", 1,
 	 INT_MAX, NULL,
 	 "database writes waiting for the writer thread at most"},

@@ -51,6 +51,7 @@ struct config {
 	int conversation_ttl_s; /* conversation_ttl_s 7200 */
 	int escalate_after_misses; /* escalate_after_misses 2 */
 	bool escalate_on_repeat;   /* escalate_on_repeat on */
+	int repeat_similarity;	   /* repeat_similarity 50 (percent) */
 	int writer_queue_max;	   /* writer_queue_max 65536 */
 };
 

@@ -18,6 +18,7 @@ dialog_policy_init(struct dialog_policy *p)
 {
 	p->escalate_after_misses = 2;
 	p->escalate_on_repeat = true;
+	p->repeat_similarity = 50;
 }
 
 static void
@@ -62,6 +63,38 @@ turn_reset(struct dialog_turn *t)
 	t->normalized = norm;
 	strbuf_reset(&t->reply);
 	strbuf_reset(&t->normalized);
+}
+
+/*
+ * How alike two messages are: the Dice coefficient of their character
+ * bigrams, in percent.  "我的快递到哪了" and "我的快递到哪了啊" share most;
+ * "今天可以发货吗" and "今天付款什么时候能发货" (a follow-up) share little.
+ */
+static int
+similarity(const char *a, size_t alen, const char *b, size_t blen)
+{
+	uint32_t x[64], y[64];
+	size_t nx = 0, ny = 0, i, j, common = 0, n;
+	bool used[64] = {false};
+
+	for (i = 0; i < alen && nx < ARRAY_SIZE(x); i += n ? n : 1)
+		if ((n = text_utf8_decode(a + i, alen - i, &x[nx])) &&
+		    x[nx] != ' ')
+			nx++;
+	for (i = 0; i < blen && ny < ARRAY_SIZE(y); i += n ? n : 1)
+		if ((n = text_utf8_decode(b + i, blen - i, &y[ny])) &&
+		    y[ny] != ' ')
+			ny++;
+	if (nx < 2 || ny < 2)
+		return nx == ny && nx == 1 && x[0] == y[0] ? 100 : 0;
+	for (i = 0; i + 1 < nx; i++)
+		for (j = 0; j + 1 < ny; j++)
+			if (!used[j] && x[i] == y[j] && x[i + 1] == y[j + 1]) {
+				used[j] = true;
+				common++;
+				break;
+			}
+	return (int)(200 * common / (nx - 1 + ny - 1));
 }
 
 /* Topics where asking the same twice is normal, not a failed answer. */
@@ -283,6 +316,7 @@ dialog_handle(const struct content *ct, const struct dialog_policy *p,
 	const struct product *pr;
 	struct intent_match m;
 	struct slots slots = {.n = 0};
+	char prev_text[sizeof(c->last_text)];
 	bool pending_filled = false, new_item;
 	size_t i;
 	int rc;
@@ -329,6 +363,8 @@ dialog_handle(const struct content *ct, const struct dialog_policy *p,
 	c->pending_slot[0] = '\0';
 	c->pending_intent[0] = '\0';
 	/* The item the buyer talks about now becomes the current one. */
+	copy_name(prev_text, sizeof(prev_text), c->last_text);
+	copy_name(c->last_text, sizeof(c->last_text), out->normalized.buf);
 	pr = which_product(ct, c, in, out);
 	new_item = pr && strcmp(c->item, pr->id) != 0;
 	if (pr)
@@ -351,14 +387,17 @@ dialog_handle(const struct content *ct, const struct dialog_policy *p,
 	out->intent = it->name;
 	out->topic = it->topic;
 
-	/* The same question right after its answer means the answer did not
-	 * help, unless the buyer brought new facts (a size for another
-	 * height, another order number, another product). */
+	/* The same question again right after its answer means the answer
+	 * did not help, unless the buyer brought new facts (a size for
+	 * another height, another order number, another product) or asked a
+	 * follow-up of the same kind in other words. */
 	if (p->escalate_on_repeat && c->state == DIALOG_BOT &&
 	    !pending_filled && slots.n == 0 && !new_item &&
 	    it->action == INTENT_REPLY &&
 	    strcmp(it->name, c->last_intent) == 0 &&
-	    !repeat_is_normal(it->topic)) {
+	    !repeat_is_normal(it->topic) &&
+	    similarity(out->normalized.buf, out->normalized.len, prev_text,
+		       strlen(prev_text)) >= p->repeat_similarity) {
 		escalate(c, DIALOG_ESCALATE, DIALOG_ESC_REPEAT, out);
 		c->last_intent[0] = '\0';
 		rc = system_answer(ct, c, CONTENT_HANDOFF_REPEAT, phase, out);

@@ -48,6 +48,7 @@ enum dialog_escalation {
 struct dialog_policy {
 	int escalate_after_misses; /* default 2; 0 disables */
 	bool escalate_on_repeat;   /* default true */
+	int repeat_similarity;	   /* percent of shared bigrams, default 50 */
 };
 
 #define DIALOG_NAME_MAX 64
@@ -61,6 +62,7 @@ struct conversation {
 	uint32_t turns;
 	int misses; /* consecutive */
 	char last_intent[DIALOG_NAME_MAX];
+	char last_text[96]; /* the last message, normalised, truncated */
 	char pending_intent[DIALOG_NAME_MAX]; /* waiting for a slot */
 	char pending_slot[DIALOG_NAME_MAX];
 	char order_id[INTENTS_SLOT_MAX]; /* current order, "" if none */

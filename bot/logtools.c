@@ -514,6 +514,7 @@ logtools_replay_against(const struct config *cfg, FILE *out)
 	dialog_policy_init(&d.p);
 	d.p.escalate_after_misses = cfg->escalate_after_misses;
 	d.p.escalate_on_repeat = cfg->escalate_on_repeat;
+	d.p.repeat_similarity = cfg->repeat_similarity;
 	rc = 0;
 	while ((n = getline(&line, &cap, in)) >= 0) {
 		lineno++;

@@ -47,6 +47,7 @@ serve(struct config *cfg, struct bot_err *err)
 	dialog_policy_init(&bot.policy);
 	bot.policy.escalate_after_misses = cfg->escalate_after_misses;
 	bot.policy.escalate_on_repeat = cfg->escalate_on_repeat;
+	bot.policy.repeat_similarity = cfg->repeat_similarity;
 	bot.content = content_load(cfg->content, err);
 	if (bot.content == NULL)
 		goto out;

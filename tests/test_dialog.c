@@ -61,7 +61,9 @@ suite_dialog(void)
 
 	TEST("dialog-1.2"); /* asking the same again: the answer failed */
 	snprintf(first, sizeof(first), "%s", t->reply.buf);
-	t = say(&c, "包裹到底在哪呢", 3000);
+	t = say(&c, "包裹在哪呢", 2500); /* a follow-up in other words */
+	CHECK_INT(t->action, DIALOG_REPLY);
+	t = say(&c, "包裹在哪呢??", 3000); /* the same once more */
 	CHECK_INT(t->action, DIALOG_ESCALATE);
 	CHECK_INT(t->escalation, DIALOG_ESC_REPEAT);
 	CHECK_STR(t->intent, "logistics.where");
@@ -157,7 +159,10 @@ suite_dialog(void)
 
 	TEST("dialog-4.2"); /* the conversation remembers the order */
 	t = say(&c, "退款进度呢", 3);
-	CHECK_INT(t->action, DIALOG_ESCALATE); /* asked again: repeat */
+	CHECK_INT(t->action, DIALOG_REPLY); /* known order: answered again */
+	CHECK(strstr(t->reply.buf, "123456789012345678") != NULL);
+	t = say(&c, "退款进度呢", 4);
+	CHECK_INT(t->action, DIALOG_ESCALATE); /* word for word: repeat */
 	conversation_init(&c, "b9", 0);
 	{
 		struct dialog_input in = {.text = "退款多久到账",
@@ -249,6 +254,15 @@ suite_dialog(void)
 	conversation_init(&c, "b25", 0); /* two products, none named */
 	t = say(&c, "尺码怎么选", 1);
 	CHECK(strstr(t->reply.buf, "身高体重") != NULL);
+
+	TEST("dialog-9.1"); /* repeat similarity */
+	conversation_init(&c, "b30", 0);
+	say(&c, "什么时候发货", 1);
+	t = say(&c, "发货时间要多久", 2); /* same intent, new wording */
+	CHECK_INT(t->action, DIALOG_REPLY);
+	t = say(&c, "发货时间要多久啊", 3); /* nearly the same text */
+	CHECK_INT(t->action, DIALOG_ESCALATE);
+	CHECK_INT(t->escalation, DIALOG_ESC_REPEAT);
 
 	TEST("dialog-7.1");
 	CHECK_STR(dialog_action_name(DIALOG_COMPLAINT), "complaint");
