@@ -17,7 +17,7 @@
 #include "text.h"
 #include "util.h"
 
-#define PREFILTER_MAX_ALTS 64
+#define PREFILTER_MAX_ALTS 512
 
 /* A requirement: 'n' alternative literals, or none when n == 0. */
 struct req {
@@ -167,28 +167,6 @@ quantifier(struct parser *p, int *min, int *max)
 
 static void parse_alt(struct parser *p, struct req *out);
 
-/* Skip a [...] class. */
-static void
-skip_class(struct parser *p)
-{
-	const char *s = p->s;
-
-	p->i++;
-	if (s[p->i] == '^')
-		p->i++;
-	if (s[p->i] == ']')
-		p->i++;
-	while (s[p->i] && s[p->i] != ']') {
-		if (s[p->i] == '\\' && s[p->i + 1])
-			p->i++;
-		p->i++;
-	}
-	if (s[p->i] != ']')
-		p->fail = true;
-	else
-		p->i++;
-}
-
 /* Characters whose case PCRE2_CASELESS folds but our normaliser does not
  * (Latin-1 letters, Greek, Cyrillic …): a literal with one cannot be
  * searched byte for byte. */
@@ -196,6 +174,57 @@ static bool
 caseful(uint32_t cp)
 {
 	return cp >= 0x80 && cp < 0x2000;
+}
+
+/*
+ * Skip a [...] class.  A small class of plain characters ("[券劵]") is an
+ * alternation of them: they go into 'alts'; anything else (ranges,
+ * negation, escapes) leaves 'alts' empty.
+ */
+static void
+skip_class(struct parser *p, struct req *alts)
+{
+	const char *s = p->s;
+	bool plain = true;
+	size_t start;
+
+	p->i++;
+	if (s[p->i] == '^') {
+		plain = false;
+		p->i++;
+	}
+	if (s[p->i] == ']')
+		p->i++;
+	start = p->i;
+	while (s[p->i] && s[p->i] != ']') {
+		if (s[p->i] == '\\' || s[p->i] == '-')
+			plain = false;
+		if (s[p->i] == '\\' && s[p->i + 1])
+			p->i++;
+		p->i++;
+	}
+	if (s[p->i] != ']') {
+		p->fail = true;
+		return;
+	}
+	if (plain && p->i > start) {
+		size_t i = start, n;
+		uint32_t cp;
+
+		while (i < p->i) {
+			n = text_utf8_decode(s + i, p->i - i, &cp);
+			if (n == 0 || (cp >= 'A' && cp <= 'Z') ||
+			    (cp >= 'a' && cp <= 'z') || caseful(cp)) {
+				req_clear(alts);
+				break;
+			}
+			req_add(alts, s + i, n);
+			i += n;
+		}
+		if (alts->n > 8)
+			req_clear(alts);
+	}
+	p->i++;
 }
 
 static void
@@ -247,19 +276,39 @@ parse_seq(struct parser *p, struct req *best)
 				} else if (*g == '=' || *g == '!' ||
 					   (*g == '<' &&
 					    (g[1] == '=' || g[1] == '!'))) {
-					/* lookaround: zero-width, needs
-					 * nothing we can rely on */
-					struct req ignored = {NULL, 0};
+					/* lookaround: zero-width; what a
+					 * positive one asserts must occur */
+					struct req look = {NULL, 0};
+					bool positive =
+						*g == '=' ||
+						(*g == '<' && g[1] == '=');
 
 					p->i += *g == '<' ? 3 : 2;
-					parse_alt(p, &ignored);
-					req_clear(&ignored);
+					parse_alt(p, &look);
 					if (s[p->i] != ')')
 						p->fail = true;
 					else
 						p->i++;
 					flush_run(&run, best);
+					if (positive && !p->fail)
+						req_keep_best(best, &look);
+					else
+						req_clear(&look);
 					continue;
+				} else if ((*g >= '0' && *g <= '9') ||
+					   *g == 'R' || *g == '+' ||
+					   *g == '-' || *g == '&') {
+					/* a subroutine call "(?1)": it
+					 * matches something, requires
+					 * nothing we know */
+					const char *e = strchr(g, ')');
+
+					if (e == NULL) {
+						p->fail = true;
+						break;
+					}
+					p->i = (size_t)(e - s) + 1;
+					break;
 				} else {
 					p->fail = true; /* flags etc. */
 					break;
@@ -275,7 +324,8 @@ parse_seq(struct parser *p, struct req *best)
 			group = true;
 			break;
 		case '[':
-			skip_class(p);
+			skip_class(p, &sub);
+			group = sub.n > 0;
 			break;
 		case '.':
 		case '^':
