@@ -435,8 +435,13 @@ dialog_handle(const struct content *ct, const struct dialog_policy *p,
 	c->turns++;
 	if (rc < 0)
 		return rc;
-	copy_name(c->last_intent, sizeof(c->last_intent), it->name);
+	/* A question back is not an answer: asking again is no repeat. */
+	copy_name(c->last_intent, sizeof(c->last_intent),
+		  it->action == INTENT_CLARIFY ? "" : it->name);
 	switch (it->action) {
+	case INTENT_CLARIFY:
+		out->action = DIALOG_CLARIFY;
+		break;
 	case INTENT_ESCALATE:
 		escalate(c, DIALOG_ESCALATE, DIALOG_ESC_REQUEST, out);
 		break;

@@ -348,10 +348,12 @@ load_intent(struct intents *t, json_t *obj, const char *file, const char *text,
 		in->pub.action = INTENT_ESCALATE;
 	else if (strcmp(action, "complaint") == 0)
 		in->pub.action = INTENT_COMPLAINT;
+	else if (strcmp(action, "clarify") == 0)
+		in->pub.action = INTENT_CLARIFY;
 	else
 		return bot_errf(err,
 				"%s:%d:%d: intent '%s': unknown action '%s' "
-				"(reply, escalate or complaint)",
+				"(reply, clarify, escalate or complaint)",
 				file, line, col, name, action);
 
 	if (strings(patterns, "patterns", file, text, *cursor, &srcs, &n, err) <

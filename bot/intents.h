@@ -27,6 +27,7 @@ enum intent_action {
 	INTENT_REPLY,	  /* answer from the script */
 	INTENT_ESCALATE,  /* answer, then hand to a human */
 	INTENT_COMPLAINT, /* apologise, record, hand to a human */
+	INTENT_CLARIFY,	  /* too vague to answer: ask, offer buttons */
 };
 
 #define INTENTS_MAX_SLOTS    4

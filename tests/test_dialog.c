@@ -264,6 +264,18 @@ suite_dialog(void)
 	CHECK_INT(t->action, DIALOG_ESCALATE);
 	CHECK_INT(t->escalation, DIALOG_ESC_REPEAT);
 
+	TEST("dialog-9.2"); /* a vague message: ask back, never a repeat */
+	conversation_init(&c, "b31", 0);
+	t = say(&c, "发货", 1);
+	CHECK_INT(t->action, DIALOG_CLARIFY);
+	CHECK_STR(t->topic, "shipping");
+	CHECK_INT(t->nbuttons, 2);
+	CHECK(!t->unmatched);
+	t = say(&c, "发货", 2);
+	CHECK_INT(t->action, DIALOG_CLARIFY);
+	CHECK_INT(c.state, DIALOG_BOT);
+	CHECK_INT(c.misses, 0);
+
 	TEST("dialog-7.1");
 	CHECK_STR(dialog_action_name(DIALOG_COMPLAINT), "complaint");
 	CHECK_STR(dialog_state_name(DIALOG_QUEUED), "queued");

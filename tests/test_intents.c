@@ -69,7 +69,7 @@ suite_intents(void)
 		fprintf(stderr, "%s\n", err.msg);
 		return;
 	}
-	CHECK_INT(intents_count(t), 15);
+	CHECK_INT(intents_count(t), 16);
 	CHECK_STR(intents_find(t, "human.request")->topic, "human");
 	CHECK_INT(intents_find(t, "human.request")->action, INTENT_ESCALATE);
 	CHECK(intents_find(t, "nope") == NULL);

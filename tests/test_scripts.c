@@ -58,7 +58,7 @@ suite_scripts(void)
 		fprintf(stderr, "%s\n", err.msg);
 		return;
 	}
-	CHECK_INT(scripts_count(s), 16);
+	CHECK_INT(scripts_count(s), 17);
 	sc = scripts_for_intent(s, "logistics.where");
 	CHECK(sc != NULL);
 	if (sc == NULL)
