@@ -34,6 +34,8 @@ WSOBJ    := $(BUILD)/tests/ws_transcript.o $(BUILD)/tests/wsclient.o \
             $(BUILD)/tests/wsframe.o
 WSBIN    := $(if $(wildcard tests/ws_transcript.c),$(BUILD)/tests/ws_transcript)
 EVOBJ    := $(BUILD)/tests/eval.o $(BUILD)/tests/evalmetrics.o
+BENCHOBJ := $(BUILD)/tests/bench/loadgen.o $(BUILD)/tests/bench/echo.o
+BENCHBIN := $(BUILD)/bench/loadgen $(BUILD)/bench/echo
 
 .PHONY: all deps run test check asan valgrind lint format check-data \
         bench eval install clean
@@ -69,7 +71,18 @@ $(BUILD)/tests/eval: $(EVOBJ) $(LIBOBJ)
 $(BUILD)/tests/ws_transcript: $(WSOBJ) $(BUILD)/bot/util.o $(BUILD)/bot/text.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
--include $(OBJ:.o=.d) $(TOBJ:.o=.d) $(WSOBJ:.o=.d) $(EVOBJ:.o=.d)
+# The load client and the lws echo baseline of `make bench`.
+$(BUILD)/bench/loadgen: $(BUILD)/tests/bench/loadgen.o \
+                        $(BUILD)/tests/wsframe.o $(BUILD)/bot/util.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/echo: $(BUILD)/tests/bench/echo.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(OBJ:.o=.d) $(TOBJ:.o=.d) $(WSOBJ:.o=.d) $(EVOBJ:.o=.d) \
+         $(BENCHOBJ:.o=.d)
 
 run: deps
 	@$(MAKE) --no-print-directory $(BUILD)/xiaoer
@@ -78,13 +91,18 @@ run: deps
 
 test check: deps
 	@$(MAKE) --no-print-directory $(BUILD)/xiaoer $(BUILD)/tests/unit \
-	  $(WSBIN)
+	  $(WSBIN) $(BUILD)/bench/loadgen
 	@BUILD=$(BUILD) sh tests/run.sh
 
 # The evaluation report over tests/corpus/ (a report: exits 0 on misses).
 eval: deps
 	@$(MAKE) --no-print-directory $(BUILD)/tests/eval
 	./$(BUILD)/tests/eval
+
+# The benchmark report (tests/bench/README.md): exits 0 on misses.
+bench: deps
+	@$(MAKE) --no-print-directory $(BUILD)/xiaoer $(BENCHBIN)
+	@BUILD=$(BUILD) sh tests/bench/bench.sh
 
 asan:
 	$(MAKE) BUILD=build-asan SAN=address,undefined OPT="-O1 -g" check
@@ -98,10 +116,10 @@ valgrind:
 lint:
 	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \
 	  --inline-suppr -I bot bot tests
-	clang-format --dry-run --Werror bot/*.[ch] tests/*.[ch]
+	clang-format --dry-run --Werror bot/*.[ch] tests/*.[ch] tests/bench/*.c
 
 format:
-	clang-format -i bot/*.[ch] tests/*.[ch]
+	clang-format -i bot/*.[ch] tests/*.[ch] tests/bench/*.c
 
 check-data: all
 	./$(BUILD)/xiaoer check -c $(CONF)

@@ -36,6 +36,7 @@ stage() {
 stage unit "./$BUILD/tests/unit"
 [ -f tests/cli.sh ] && stage cli sh tests/cli.sh
 [ -x "./$BUILD/tests/ws_transcript" ] && stage ws "./$BUILD/tests/ws_transcript" "./$BUILD/xiaoer"
+[ -f tests/bench/smoke.sh ] && stage bench-smoke sh tests/bench/smoke.sh
 [ -f tests/browser/run.sh ] && stage browser sh tests/browser/run.sh
 
 echo "total: $passed passed, $failed failed"
