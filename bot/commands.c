@@ -52,27 +52,6 @@ policy_from(const struct config *cfg, struct dialog_policy *p)
 	p->repeat_similarity = cfg->repeat_similarity;
 }
 
-/* Replace invalid UTF-8 with U+FFFD so that a bad log line still runs. */
-static void
-sanitize(const char *s, size_t len, struct strbuf *out)
-{
-	size_t i = 0, j;
-
-	strbuf_reset(out);
-	while (i < len) {
-		for (j = 1; j <= 4 && i + j <= len; j++)
-			if (text_valid_utf8(s + i, j))
-				break;
-		if (j <= 4 && i + j <= len) {
-			strbuf_add(out, s + i, j);
-			i += j;
-		} else {
-			strbuf_add(out, "\xef\xbf\xbd", 3);
-			i++;
-		}
-	}
-}
-
 static int
 report(void *ctx, const char *where, const char *reason)
 {
@@ -141,7 +120,7 @@ cmd_classify(const struct config *cfg, FILE *in, FILE *out)
 	while ((n = getline(&line, &cap, in)) >= 0) {
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			n--;
-		sanitize(line, (size_t)n, &clean);
+		text_repair_utf8(line, (size_t)n, &clean);
 		conversation_init(&conv, "classify", 0);
 		if (decide(c, &p, &conv, clean.buf, clean.len, now, &t) < 0) {
 			fprintf(out, "unknown\t-\tclarify\t-\n");

@@ -97,7 +97,7 @@ open_db(const struct config *cfg)
 static void
 add_json(struct strbuf *sb, struct strbuf *tmp, const char *s)
 {
-	size_t i = 0, j, len;
+	size_t len;
 
 	if (s == NULL) {
 		strbuf_addstr(sb, "null");
@@ -108,19 +108,7 @@ add_json(struct strbuf *sb, struct strbuf *tmp, const char *s)
 		strbuf_add_json_str(sb, s, len);
 		return;
 	}
-	strbuf_reset(tmp);
-	while (i < len) {
-		for (j = 1; j <= 4 && i + j <= len; j++)
-			if (text_valid_utf8(s + i, j))
-				break;
-		if (j <= 4 && i + j <= len) {
-			strbuf_add(tmp, s + i, j);
-			i += j;
-		} else {
-			strbuf_add(tmp, "\xef\xbf\xbd", 3);
-			i++;
-		}
-	}
+	text_repair_utf8(s, len, tmp);
 	strbuf_add_json_str(sb, tmp->buf, tmp->len);
 }
 

@@ -356,3 +356,23 @@ text_normalize(const char *in, size_t len, char *out, size_t cap)
 	out[o] = '\0';
 	return o;
 }
+
+void
+text_repair_utf8(const char *s, size_t len, struct strbuf *out)
+{
+	size_t i = 0, j;
+
+	strbuf_reset(out);
+	while (i < len) {
+		for (j = 1; j <= 4 && i + j <= len; j++)
+			if (text_valid_utf8(s + i, j))
+				break;
+		if (j <= 4 && i + j <= len) {
+			strbuf_add(out, s + i, j);
+			i += j;
+		} else {
+			strbuf_add(out, "\xef\xbf\xbd", 3);
+			i++;
+		}
+	}
+}

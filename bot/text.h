@@ -46,6 +46,13 @@ size_t text_utf8_encode(uint32_t cp, char *out);
  */
 size_t text_normalize(const char *in, size_t len, char *out, size_t cap);
 
+struct strbuf;
+
+/* Copy 's' into 'out' (reset first) with every byte that is not part of
+ * valid UTF-8 replaced by U+FFFD, so a bad log line can still be used.
+ * For offline tools: it allocates. */
+void text_repair_utf8(const char *s, size_t len, struct strbuf *out);
+
 /* Map one code point traditional -> simplified (identity when unknown). */
 uint32_t text_simplify(uint32_t cp);
 
