@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonfile.h"
 #include "prefilter.h"
 #include "text.h"
 #include "util.h"
@@ -99,22 +100,6 @@ name_valid(const char *s)
 	return true;
 }
 
-/* Where is JSON string 's' in 'text' (searching from 'from')? */
-static void
-locate_str(const char *text, long from, const char *s, int *line, int *col)
-{
-	json_t *j = json_string(s);
-	char *lit = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-
-	*line = 1;
-	*col = 1;
-	if (lit == NULL ||
-	    util_locate(text, from > 0 ? (size_t)from : 0, lit, line, col) < 0)
-		util_locate(text, 0, lit ? lit : s, line, col);
-	free(lit);
-	json_decref(j);
-}
-
 static int
 compile(struct pat *p, const char *src, const char *file, const char *text,
 	long from, struct bot_err *err)
@@ -129,7 +114,7 @@ compile(struct pat *p, const char *src, const char *file, const char *text,
 				&off, NULL);
 	if (p->code == NULL) {
 		pcre2_get_error_message(code, msg, sizeof(msg));
-		locate_str(text, from, src, &line, &col);
+		jsonfile_locate(text, from, src, &line, &col);
 		bot_errf(err, "%s:%d:%d: bad pattern '%s': %s at offset %zu",
 			 file, line, col, src, (char *)msg, (size_t)off);
 		free(p->src);
@@ -162,7 +147,7 @@ strings(json_t *arr, const char *what, const char *file, const char *text,
 	if (arr == NULL)
 		return 0;
 	if (!json_is_array(arr)) {
-		locate_str(text, from, what, &line, &col);
+		jsonfile_locate(text, from, what, &line, &col);
 		return bot_errf(err,
 				"%s:%d:%d: '%s' must be an array of strings",
 				file, line, col, what);
@@ -171,7 +156,7 @@ strings(json_t *arr, const char *what, const char *file, const char *text,
 	json_array_foreach(arr, i, v)
 	{
 		if (!json_is_string(v) || json_string_value(v)[0] == '\0') {
-			locate_str(text, from, what, &line, &col);
+			jsonfile_locate(text, from, what, &line, &col);
 			return bot_errf(
 				err,
 				"%s:%d:%d: '%s' must hold non-empty strings",
@@ -238,7 +223,7 @@ load_slots(struct intents *t, json_t *slots, const char *file, const char *text,
 		const char *pattern = NULL, *ask = NULL;
 		size_t i;
 
-		locate_str(text, 0, name, &line, &col);
+		jsonfile_locate(text, 0, name, &line, &col);
 		if (json_unpack_ex(v, &jerr, JSON_STRICT, "{s:s, s?s}",
 				   "pattern", &pattern, "ask", &ask) < 0)
 			return bot_errf(err, "%s:%d:%d: slot '%s': %s", file,
@@ -286,6 +271,7 @@ load_intent(struct intents *t, json_t *obj, const char *file, const char *text,
 	int priority = 50, line = 1, col = 1;
 	char **srcs = NULL;
 	size_t i, n = 0, nslots = 0;
+	long off;
 
 	if (json_unpack_ex(obj, &jerr, JSON_STRICT,
 			   "{s:s, s:s, s?i, s?s, s?o, s?o, s?o, s?o, s?o}",
@@ -298,22 +284,13 @@ load_intent(struct intents *t, json_t *obj, const char *file, const char *text,
 			json_string_value(json_object_get(obj, "name"));
 
 		if (nm)
-			locate_str(text, *cursor, nm, &line, &col);
+			jsonfile_locate(text, *cursor, nm, &line, &col);
 		return bot_errf(err, "%s:%d:%d: intent%s%s: %s", file, line,
 				col, nm ? " " : "", nm ? nm : "", jerr.text);
 	}
-	locate_str(text, *cursor, name, &line, &col);
-	{
-		json_t *j = json_string(name);
-		char *lit = json_dumps(j, JSON_ENCODE_ANY);
-		int l2, c2;
-		long off = util_locate(text, (size_t)*cursor, lit, &l2, &c2);
-
-		if (off >= 0)
-			*cursor = off;
-		free(lit);
-		json_decref(j);
-	}
+	off = jsonfile_locate(text, *cursor, name, &line, &col);
+	if (off >= 0)
+		*cursor = off;
 	if (!name_valid(name))
 		return bot_errf(err,
 				"%s:%d:%d: bad intent name '%s': use "
@@ -410,19 +387,13 @@ load_file(struct intents *t, const char *path, struct bot_err *err)
 	json_error_t jerr;
 	json_t *root = NULL, *slots = NULL, *arr = NULL, *v;
 	char *text = NULL;
-	size_t i, len;
+	size_t i;
 	long cursor = 0;
 	int rc = -1;
 
-	text = util_read_file(path, &len);
-	if (text == NULL)
-		return bot_errf(err, "cannot read '%s'", path);
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		bot_errf(err, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-			 jerr.text);
-		goto out;
-	}
+	root = jsonfile_load(path, &text, err);
+	if (root == NULL)
+		return -1;
 	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s?o, s:o}", "slots",
 			   &slots, "intents", &arr) < 0) {
 		bot_errf(err, "%s:1:1: %s", path, jerr.text);
@@ -755,7 +726,7 @@ report(struct reporter *r, const struct intent_int *in, const char *s,
 		r->file = in->pub.file;
 	}
 	if (s && r->text)
-		locate_str(r->text, in->offset, s, &line, &col);
+		jsonfile_locate(r->text, in->offset, s, &line, &col);
 	snprintf(where, sizeof(where), "%s:%d:%d", in->pub.file, line, col);
 	r->problems++;
 	if (r->fn)

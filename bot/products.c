@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "jsonfile.h"
 #include "text.h"
 #include "util.h"
 
@@ -108,14 +110,10 @@ load_product(struct products *p, json_t *obj, const char *text, long *cursor,
 			   "notes", &notes) < 0)
 		return bot_errf(err, "%s:1:1: product: %s", p->file, jerr.text);
 	{
-		json_t *j = json_string(id);
-		char *lit = json_dumps(j, JSON_ENCODE_ANY);
-		long off = util_locate(text, (size_t)*cursor, lit, &line, &col);
+		long off = jsonfile_locate(text, *cursor, id, &line, &col);
 
 		if (off >= 0)
 			*cursor = off;
-		free(lit);
-		json_decref(j);
 	}
 	snprintf(where, sizeof(where), "%s:%d:%d: product '%s'", p->file, line,
 		 col, id);
@@ -186,24 +184,16 @@ products_load(const char *path, struct bot_err *err)
 	struct products *p = xcalloc(1, sizeof(*p));
 	json_error_t jerr;
 	json_t *root = NULL, *arr = NULL, *v;
-	char *text;
-	size_t i, len;
+	char *text = NULL;
+	size_t i;
 	long cursor = 0;
 
 	p->file = xstrdup(path);
-	text = util_read_file(path, &len);
-	if (text == NULL) {
-		if (errno == ENOENT)
-			return p;
-		bot_errf(err, "cannot read '%s'", path);
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return p; /* no products file: an empty set */
+	root = jsonfile_load(path, &text, err);
+	if (root == NULL)
 		goto fail;
-	}
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		bot_errf(err, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-			 jerr.text);
-		goto fail;
-	}
 	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s:o}", "products",
 			   &arr) < 0 ||
 	    !json_is_array(arr)) {

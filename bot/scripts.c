@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "intents.h"
+#include "jsonfile.h"
 #include "util.h"
 
 #define SCRIPTS_MAX_BUTTONS 6
@@ -122,20 +123,6 @@ script_clear(struct script *sc)
 	free((char *)sc->approver);
 }
 
-static void
-locate_id(const char *text, long from, const char *id, int *line, int *col)
-{
-	json_t *j = json_string(id);
-	char *lit = json_dumps(j, JSON_ENCODE_ANY);
-
-	*line = 1;
-	*col = 1;
-	if (lit)
-		util_locate(text, from > 0 ? (size_t)from : 0, lit, line, col);
-	free(lit);
-	json_decref(j);
-}
-
 static int
 load_buttons(struct script *sc, json_t *arr, const char *where,
 	     struct bot_err *err)
@@ -187,6 +174,7 @@ load_script(struct scripts *s, json_t *obj, const char *file, const char *text,
 	char where[400], **tagv;
 	size_t i, ntags;
 	bool bad;
+	long off;
 
 	if (json_unpack_ex(obj, &jerr, JSON_STRICT,
 			   "{s:s, s:s, s:s, s:i, s:s, s?s, s?o, s:o, s?o, s?b}",
@@ -198,22 +186,13 @@ load_script(struct scripts *s, json_t *obj, const char *file, const char *text,
 		const char *nm = json_string_value(json_object_get(obj, "id"));
 
 		if (nm)
-			locate_id(text, *cursor, nm, &line, &col);
+			jsonfile_locate(text, *cursor, nm, &line, &col);
 		return bot_errf(err, "%s:%d:%d: script%s%s: %s", file, line,
 				col, nm ? " " : "", nm ? nm : "", jerr.text);
 	}
-	{
-		json_t *j = json_string(id);
-		char *lit = json_dumps(j, JSON_ENCODE_ANY);
-		long off = util_locate(text, (size_t)*cursor, lit, &line, &col);
-
-		if (off >= 0)
-			*cursor = off;
-		else
-			locate_id(text, 0, id, &line, &col);
-		free(lit);
-		json_decref(j);
-	}
+	off = jsonfile_locate(text, *cursor, id, &line, &col);
+	if (off >= 0)
+		*cursor = off;
 	snprintf(where, sizeof(where), "%s:%d:%d: script '%s'", file, line, col,
 		 id);
 	if (version < 1)
@@ -300,19 +279,13 @@ load_file(struct scripts *s, const char *path, struct bot_err *err)
 	json_error_t jerr;
 	json_t *root, *arr = NULL, *v;
 	char *text;
-	size_t i, len;
+	size_t i;
 	long cursor = 0;
 	int rc = -1;
 
-	text = util_read_file(path, &len);
-	if (text == NULL)
-		return bot_errf(err, "cannot read '%s'", path);
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		bot_errf(err, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-			 jerr.text);
-		goto out;
-	}
+	root = jsonfile_load(path, &text, err);
+	if (root == NULL)
+		return -1;
 	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s:o}", "scripts", &arr) <
 		    0 ||
 	    !json_is_array(arr)) {
@@ -350,19 +323,13 @@ load_campaign(struct scripts *s, const char *path, struct bot_err *err)
 	json_t *root, *phases = NULL, *p;
 	const char *name = NULL, *tz = NULL;
 	char *text;
-	size_t i, len;
+	size_t i;
 	int rc = -1, line, col;
-	long cursor = 0;
+	long cursor = 0, off;
 
-	text = util_read_file(path, &len);
-	if (text == NULL)
-		return bot_errf(err, "cannot read '%s'", path);
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		bot_errf(err, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-			 jerr.text);
-		goto out;
-	}
+	root = jsonfile_load(path, &text, err);
+	if (root == NULL)
+		return -1;
 	if (json_unpack_ex(root, &jerr, JSON_STRICT, "{s?s, s?s, s:o}",
 			   "campaign", &name, "timezone", &tz, "phases",
 			   &phases) < 0 ||
@@ -397,19 +364,9 @@ load_campaign(struct scripts *s, const char *path, struct bot_err *err)
 				 jerr.text);
 			goto out;
 		}
-		{
-			json_t *j = json_string(pname);
-			char *lit = json_dumps(j, JSON_ENCODE_ANY);
-			long off;
-
-			line = col = 1;
-			off = util_locate(text, (size_t)cursor, lit, &line,
-					  &col);
-			if (off >= 0)
-				cursor = off;
-			free(lit);
-			json_decref(j);
-		}
+		off = jsonfile_locate(text, cursor, pname, &line, &col);
+		if (off >= 0)
+			cursor = off;
 		if (pname[0] == '\0') {
 			bot_errf(err, "%s:%d:%d: phase %zu has an empty name",
 				 path, line, col, i + 1);
