@@ -1,7 +1,7 @@
 # xiaoer - see README.md.  `make run` and `make test` are the two commands.
 PKGS   := libwebsockets jansson libpcre2-8 sqlite3 libcrypto
 APT    := libwebsockets-dev libjansson-dev libpcre2-dev libsqlite3-dev \
-          libssl-dev pkg-config sqlite3
+          libssl-dev pkg-config sqlite3 libev-dev libwebsockets-evlib-ev
 CSTD   := -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN   := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wformat=2 -Wundef -Wvla \
@@ -11,15 +11,19 @@ BUILD  ?= build
 SAN    ?=
 CONF   ?= deploy/xiaoer.conf
 
+# libev has no .pc file: look for its header and for lws's libev plugin.
 HAVE_PKGS := $(shell pkg-config --exists '$(PKGS)' 2>/dev/null && \
-               pkg-config --atleast-version=4.1 libwebsockets && echo yes)
+               pkg-config --atleast-version=4.1 libwebsockets && \
+               [ -f /usr/include/ev.h ] && \
+               [ -f "$$(pkg-config --variable=libdir libwebsockets)/libwebsockets-evlib_ev.so" ] && \
+               echo yes)
 ifeq ($(HAVE_PKGS),yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 endif
 
 CFLAGS  += $(CSTD) $(WARN) $(OPT) $(PKG_CFLAGS)
-LDLIBS  += $(PKG_LIBS) -lpthread -lm
+LDLIBS  += $(PKG_LIBS) -lev -lpthread -lm
 ifneq ($(SAN),)
 CFLAGS  += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SAN)

@@ -41,6 +41,9 @@ static const struct conf_key keys[] = {
 	 "address to listen on (127.0.0.1: this machine only)"},
 	{"port", CONF_INT, CONFIG_OFF(port), "8080", 0, 65535, NULL,
 	 "TCP port (0: any free port)"},
+	{"event_loop", CONF_ENUM, CONFIG_OFF(event_loop), "libev", 0, 0,
+	 "libev|poll",
+	 "libev (epoll: for many connections) or lws's own poll() loop"},
 	{"db", CONF_PATH, CONFIG_OFF(db), "var/xiaoer.db", 0, 0, NULL,
 	 "SQLite database file (:memory: keeps nothing)"},
 	{"db_sync", CONF_ENUM, CONFIG_OFF(db_sync), "normal", 0, 0,
@@ -274,7 +277,9 @@ config_init(struct config *c)
 	for (i = 0; i < ARRAY_SIZE(keys); i++)
 		set_key(c, &keys[i], keys[i].def, NULL);
 	c->subcommand = xstrdup("serve");
-	c->log_level = 7; /* LLL_ERR | LLL_WARN | LLL_NOTICE */
+	/* LLL_ERR | LLL_WARN | LLL_USER: our own messages, not lws's
+	 * notices (its libev plugin logs one for every socket event) */
+	c->log_level = 1027;
 }
 
 static void

@@ -32,6 +32,7 @@ struct config {
 	/* keys of the file (see the table in config.c for defaults) */
 	char *listen;		/* listen 127.0.0.1 */
 	int port;		/* port 8080 (0 = any free port) */
+	char *event_loop;	/* event_loop libev|poll */
 	char *db;		/* db var/xiaoer.db */
 	char *db_sync;		/* db_sync normal|full */
 	int db_max_mb;		/* db_max_mb 0 (0 = no cap) */

@@ -33,7 +33,8 @@ static const char usage[] =
 	"\n"
 	"options: -c FILE, -p/--port N, --listen ADDR, --db FILE, --content "
 	"DIR,\n"
-	"         --www DIR, -d LOGLEVEL (lws bitmask), -h/--help\n";
+	"         --www DIR, -d LOGLEVEL (lws bitmask, default 1027), "
+	"-h/--help\n";
 
 static int
 serve(struct config *cfg, struct bot_err *err)

@@ -3,6 +3,7 @@
  */
 #include "server.h"
 
+#include <ev.h>
 #include <libwebsockets.h>
 #include <limits.h>
 #include <pthread.h>
@@ -32,6 +33,8 @@
 static volatile sig_atomic_t interrupted;
 static char www_root[PATH_MAX]; /* absolute; set once before lws starts */
 static volatile sig_atomic_t reload_requested;
+/* Woken by the signal handler: set while the context exists. */
+static struct lws_context *volatile signal_cx;
 
 /* Shared with the writer thread: only ever read there. */
 struct waker {
@@ -60,13 +63,23 @@ struct pending {
 	struct strbuf frames[2];
 };
 
+/*
+ * Signals only set a flag and wake the loop (lws_cancel_service() writes
+ * to a pipe, which is safe here): on libev the loop would otherwise go
+ * back to sleep in epoll_wait().  The work happens in runner_poll(), on
+ * the service thread.
+ */
 static void
 on_signal(int sig)
 {
+	struct lws_context *cx = signal_cx;
+
 	if (sig == SIGHUP)
 		reload_requested = 1;
 	else
 		interrupted = 1;
+	if (cx)
+		lws_cancel_service(cx);
 }
 
 static void
@@ -455,6 +468,12 @@ deliver_done(struct vhd *vhd)
 	}
 }
 
+/* The running server's loop state (see server_run): callbacks reach it. */
+struct runner;
+static struct runner *the_runner;
+static void runner_poll(struct runner *r);
+static void runner_set_vhd(struct vhd *old, struct vhd *vhd);
+
 /* ---- the buyer protocol ------------------------------------------------- */
 
 static int
@@ -490,11 +509,13 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		vhd->scratch = xmalloc((size_t)cfg->max_frame_bytes + 1);
 		dialog_turn_init(&vhd->turn);
 		strbuf_init(&vhd->frame);
+		runner_set_vhd(NULL, vhd);
 		break;
 	}
 	case LWS_CALLBACK_PROTOCOL_DESTROY:
 		if (vhd == NULL)
 			break;
+		runner_set_vhd(vhd, NULL);
 		convtab_free(vhd->convs);
 		dialog_turn_release(&vhd->turn);
 		strbuf_release(&vhd->frame);
@@ -508,7 +529,7 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (id.status) {
 			/* Still HTTP here: answer with a status, then hang up.
 			 */
-			lwsl_notice("refused websocket upgrade: %s\n", id.why);
+			lwsl_user("refused websocket upgrade: %s\n", id.why);
 			lws_return_http_status(wsi, id.status, id.why);
 			return -1;
 		}
@@ -562,12 +583,16 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLOSED:
 		if (vhd && pss->wsi)
 			session_clear(pss, &vhd->reg);
+		if (vhd && vhd->draining && the_runner)
+			runner_poll(the_runner); /* the last one out stops */
 		break;
 
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (vhd == NULL)
 			break;
 		deliver_done(vhd);
+		if (the_runner)
+			runner_poll(the_runner);
 		break;
 
 	default:
@@ -588,14 +613,19 @@ static const struct lws_protocols protocols[] = {
 /*
  * SIGHUP: the new content is loaded and checked on a thread of its own,
  * so live chats never wait for it; the loop swaps it in when woken.  On
- * any error the old set stays live.
+ * any error the old set stays live.  The same thread then frees the
+ * set it replaced (freeing 150 intents' JIT code takes ~10 ms), so the
+ * loop's only work is swapping a pointer.
  */
 struct reloader {
 	pthread_mutex_t lock;
+	pthread_cond_t cond;
 	pthread_t thread;
-	bool running;	       /* loop thread only */
-	bool done;	       /* under lock */
+	bool running;	       /* loop thread only: 'thread' to be joined */
+	bool done;	       /* under lock: 'fresh' and 'err' are set */
+	bool handed;	       /* under lock: 'stale' is set (maybe NULL) */
 	struct content *fresh; /* under lock */
+	struct content *stale; /* under lock: for the thread to free */
 	struct bot_err err;    /* under lock */
 	const char *dir;
 	struct waker *waker;
@@ -612,9 +642,31 @@ reload_main(void *arg)
 	r->fresh = fresh;
 	r->err = err;
 	r->done = true;
+	pthread_cond_broadcast(&r->cond); /* a shutdown may be waiting */
 	pthread_mutex_unlock(&r->lock);
 	wake_loop(r->waker);
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->handed)
+		pthread_cond_wait(&r->cond, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	content_free(r->stale);
 	return NULL;
+}
+
+/* Give the thread what it must free, and join it. */
+static void
+reload_join(struct reloader *r, struct content *stale, bool wait)
+{
+	pthread_mutex_lock(&r->lock);
+	r->stale = stale;
+	r->handed = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	if (wait) {
+		pthread_join(r->thread, NULL);
+		r->running = false;
+	}
 }
 
 static void
@@ -622,9 +674,19 @@ reload_start(struct reloader *r)
 {
 	sigset_t all, old;
 
-	if (r->running)
-		return; /* one at a time; the next HUP re-runs it */
-	r->done = false;
+	if (r->running) {
+		bool done;
+
+		pthread_mutex_lock(&r->lock);
+		done = r->handed;
+		pthread_mutex_unlock(&r->lock);
+		if (!done)
+			return; /* one at a time; the next HUP re-runs it */
+		pthread_join(r->thread, NULL); /* it is freeing: ~10 ms */
+		r->running = false;
+	}
+	r->done = r->handed = false;
+	r->fresh = r->stale = NULL;
 	/* The thread must not take our signals: block them while it starts
 	 * so that it inherits the blocked mask. */
 	sigfillset(&all);
@@ -635,39 +697,49 @@ reload_start(struct reloader *r)
 		lwsl_err("cannot start the reload thread\n");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r->running)
-		lwsl_notice("reloading content from '%s'\n", r->dir);
+		lwsl_user("reloading content from '%s'\n", r->dir);
 }
 
-/* Swap in a finished reload; 'wait' joins one still running. */
+/*
+ * Swap in a finished reload.  'wait' (shutting down): wait for a reload
+ * still running, free what it made, and join the thread.
+ */
 static void
 reload_finish(struct reloader *r, struct bot *bot, bool wait)
 {
 	struct content *fresh;
-	bool done;
+	bool done, handed;
 
 	if (!r->running)
 		return;
 	pthread_mutex_lock(&r->lock);
+	while (wait && !r->done)
+		pthread_cond_wait(&r->cond, &r->lock);
 	done = r->done;
-	pthread_mutex_unlock(&r->lock);
-	if (!done && !wait)
-		return;
-	pthread_join(r->thread, NULL);
-	r->running = false;
+	handed = r->handed;
 	fresh = r->fresh;
 	r->fresh = NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (handed) { /* swapped earlier; the thread is freeing */
+		if (wait)
+			reload_join(r, r->stale, true);
+		return;
+	}
+	if (!done)
+		return;
 	if (fresh == NULL) {
 		lwsl_err("reload failed, keeping the live content: %s\n",
 			 r->err.msg);
+		reload_join(r, NULL, wait);
 		return;
 	}
 	if (wait) { /* shutting down: nobody will use it */
-		content_free(fresh);
+		reload_join(r, fresh, true);
 		return;
 	}
-	content_free(bot->content);
+	reload_join(r, bot->content, false);
 	bot->content = fresh;
-	lwsl_notice("reloaded content from '%s'\n", r->dir);
+	lwsl_user("reloaded content from '%s'\n", r->dir);
 }
 
 static int
@@ -681,22 +753,132 @@ close_all(struct lws_dll2 *d, void *user)
 	return 0;
 }
 
+/*
+ * The loop: lws's own poll() loop, or libev (epoll) when 'event_loop' is
+ * libev.  On libev lws_service() would never return, so we own the
+ * ev_loop (a "foreign" loop to lws: lws then installs no SIGINT watcher
+ * of its own) and run it ourselves; everything that is not an lws event
+ * (signals, a finished reload, the drain) is handled in runner_poll(),
+ * which the loop reaches through lws_cancel_service() ->
+ * EVENT_WAIT_CANCELLED on both loops.
+ */
+struct runner {
+	struct bot *bot;
+	struct lws_context *cx;
+	struct vhd *vhd; /* the buyer protocol's, NULL if it failed */
+	struct reloader reloader;
+	struct ev_loop *loop; /* NULL: lws's poll() loop */
+	ev_timer drain_timer;
+	lws_sorted_usec_list_t heartbeat; /* libev only, see heartbeat() */
+	int64_t drain_deadline;		  /* 0 until SIGTERM/SIGINT */
+	bool done;			  /* leave the loop */
+};
+
+/*
+ * lws 4.1.6's libev glue arms its one ev_timer for the earliest lws timer
+ * (lws_sul) when it is idle, but re-sets it with ev_timer_set() while it
+ * is still running, which libev ignores: a timer scheduled earlier than
+ * the one armed (an idle timeout, a close handshake's, killing a slow
+ * reader) waits for that one, up to 30 s.  A heartbeat timer of our own
+ * keeps the armed deadline at most SERVER_HEARTBEAT_MS away, so every
+ * lws timer fires at most that late.  Ten wake-ups a second cost nothing.
+ */
+#define SERVER_HEARTBEAT_MS 100
+
 static void
-drain(struct lws_context *cx, struct vhd *vhd, struct bot *bot)
+heartbeat(lws_sorted_usec_list_t *sul)
 {
-	int64_t deadline = util_now_ms() + SERVER_DRAIN_MS;
+	struct runner *r = lws_container_of(sul, struct runner, heartbeat);
+
+	lws_sul_schedule(r->cx, 0, &r->heartbeat, heartbeat,
+			 SERVER_HEARTBEAT_MS * LWS_US_PER_MS);
+}
+
+/* PROTOCOL_INIT / _DESTROY of the buyer protocol. */
+static void
+runner_set_vhd(struct vhd *old, struct vhd *vhd)
+{
+	if (the_runner && the_runner->vhd == old)
+		the_runner->vhd = vhd;
+}
+
+static void
+runner_stop(struct runner *r)
+{
+	r->done = true;
+	if (r->loop)
+		ev_break(r->loop, EVBREAK_ALL);
+}
+
+static void
+drain_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct runner *r = lws_container_of(w, struct runner, drain_timer);
+
+	(void)loop;
+	(void)revents;
+	lwsl_warn("drain deadline: closing the connections left\n");
+	runner_stop(r);
+}
+
+/* SIGTERM: refuse new work, answer what is committed, close with 1001. */
+static void
+drain_start(struct runner *r)
+{
+	struct vhd *vhd = r->vhd;
 	size_t i;
 
+	lwsl_user("shutting down: draining connections\n");
+	r->drain_deadline = util_now_ms() + SERVER_DRAIN_MS;
+	if (r->loop) {
+		ev_timer_init(&r->drain_timer, drain_timeout,
+			      SERVER_DRAIN_MS / 1000.0, 0);
+		ev_timer_start(r->loop, &r->drain_timer);
+	}
 	if (vhd == NULL)
 		return;
 	vhd->draining = true;
-	store_flush(bot->store);
+	store_flush(r->bot->store);
 	deliver_done(vhd);
 	for (i = 0; i < ARRAY_SIZE(vhd->reg.buckets); i++)
 		lws_dll2_foreach_safe(&vhd->reg.buckets[i], NULL, close_all);
-	while (vhd->reg.count > 0 && util_now_ms() < deadline)
-		if (lws_service(cx, 0) < 0)
+}
+
+/* Everything that is not an lws event; on the service thread. */
+static void
+runner_poll(struct runner *r)
+{
+	if (reload_requested && !interrupted) {
+		reload_requested = 0;
+		reload_start(&r->reloader);
+	}
+	reload_finish(&r->reloader, r->bot, false);
+	if (interrupted && r->drain_deadline == 0)
+		drain_start(r);
+	if (r->drain_deadline != 0 && !r->done &&
+	    (r->vhd == NULL || r->vhd->reg.count == 0 ||
+	     util_now_ms() >= r->drain_deadline))
+		runner_stop(r);
+}
+
+static void
+runner_run(struct runner *r)
+{
+	runner_poll(r); /* a signal may have come before the loop */
+	if (r->loop) {
+		heartbeat(&r->heartbeat);
+		if (!r->done)
+			ev_run(r->loop, 0);
+		lws_sul_cancel(&r->heartbeat);
+		if (r->drain_deadline)
+			ev_timer_stop(r->loop, &r->drain_timer);
+		return;
+	}
+	while (!r->done) {
+		if (lws_service(r->cx, 0) < 0)
 			break;
+		runner_poll(r);
+	}
 }
 
 int
@@ -715,10 +897,10 @@ server_run(struct bot *bot, struct bot_err *err)
 	struct lws_context *cx;
 	struct lws_vhost *vh;
 	struct waker waker = {NULL};
-	struct reloader reloader;
+	struct runner r;
+	void *loops[1] = {NULL};
 	struct sigaction sa;
 	char *www = www_root;
-	int n = 0;
 
 	/* lws serves files from 'origin' as is: make it absolute. */
 	if (cfg->www[0] == '/')
@@ -756,36 +938,57 @@ server_run(struct bot *bot, struct bot_err *err)
 		LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
 	if (strchr(cfg->listen, ':') == NULL)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	memset(&r, 0, sizeof(r));
+	r.bot = bot;
+	if (strcmp(cfg->event_loop, "libev") == 0) {
+		/* epoll: the cost of a wake-up does not grow with the
+		 * number of idle buyers as poll()'s does */
+		r.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+		if (r.loop == NULL)
+			return bot_errf(err, "cannot create the libev loop");
+		loops[0] = r.loop;
+		info.foreign_loops = loops;
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+	}
 
+	/* PROTOCOL_INIT fills r.vhd: inside lws_create_context() on poll(),
+	 * on the first turn of the loop on libev. */
+	the_runner = &r;
 	cx = lws_create_context(&info);
-	if (cx == NULL)
-		return bot_errf(err, "cannot listen on %s:%d", cfg->listen,
-				cfg->port);
+	if (cx == NULL) {
+		the_runner = NULL;
+		if (r.loop)
+			ev_loop_destroy(r.loop);
+		return bot_errf(err, "cannot listen on %s:%d%s", cfg->listen,
+				cfg->port,
+				r.loop ? " (with event_loop libev: is "
+					 "libwebsockets-evlib-ev installed?)"
+				       : "");
+	}
 	waker.cx = cx;
+	signal_cx = cx;
 	vh = lws_get_vhost_by_name(cx, "default");
+	fprintf(stderr, "xiaoer: event loop %s\n",
+		r.loop ? "libev (epoll)" : "poll");
 	fprintf(stderr, "xiaoer: listening on http://%s:%d/\n", cfg->listen,
 		vh ? lws_get_vhost_listen_port(vh) : cfg->port);
 	fflush(stderr);
 
-	memset(&reloader, 0, sizeof(reloader));
-	pthread_mutex_init(&reloader.lock, NULL);
-	reloader.dir = cfg->content;
-	reloader.waker = &waker;
-	while (n >= 0 && !interrupted) {
-		n = lws_service(cx, 0);
-		if (reload_requested) {
-			reload_requested = 0;
-			reload_start(&reloader);
-		}
-		reload_finish(&reloader, bot, false);
-	}
-	reload_finish(&reloader, bot, true);
-	pthread_mutex_destroy(&reloader.lock);
-	lwsl_notice("shutting down: draining connections\n");
-	if (vh)
-		drain(cx, lws_protocol_vh_priv_get(vh, &protocols[1]), bot);
+	r.cx = cx;
+	pthread_mutex_init(&r.reloader.lock, NULL);
+	pthread_cond_init(&r.reloader.cond, NULL);
+	r.reloader.dir = cfg->content;
+	r.reloader.waker = &waker;
+	runner_run(&r);
+	reload_finish(&r.reloader, bot, true);
+	pthread_mutex_destroy(&r.reloader.lock);
+	pthread_cond_destroy(&r.reloader.cond);
 	store_flush(bot->store);
+	signal_cx = NULL;
 	waker.cx = NULL;
 	lws_context_destroy(cx);
+	the_runner = NULL;
+	if (r.loop)
+		ev_loop_destroy(r.loop);
 	return 0;
 }

@@ -36,6 +36,9 @@ stage() {
 stage unit "./$BUILD/tests/unit"
 [ -f tests/cli.sh ] && stage cli sh tests/cli.sh
 [ -x "./$BUILD/tests/ws_transcript" ] && stage ws "./$BUILD/tests/ws_transcript" "./$BUILD/xiaoer"
+# The same scenarios on lws's own poll() loop (event_loop poll).
+[ -x "./$BUILD/tests/ws_transcript" ] &&
+	stage ws-poll env XIAOER_WS_LOOP=poll "./$BUILD/tests/ws_transcript" "./$BUILD/xiaoer"
 [ -f tests/bench/smoke.sh ] && stage bench-smoke sh tests/bench/smoke.sh
 [ -f tests/browser/run.sh ] && stage browser sh tests/browser/run.sh
 

@@ -116,11 +116,12 @@ test_defaults(void)
 	CHECK(c.args == NULL);
 	CHECK_INT(c.nargs, 0);
 	CHECK(c.against == NULL && c.now == NULL && c.since == NULL);
-	CHECK_INT(c.log_level, 7);
+	CHECK_INT(c.log_level, 1027);
 
 	TEST("config-1.2");
 	CHECK_STR(c.listen, "127.0.0.1");
 	CHECK_INT(c.port, 8080);
+	CHECK_STR(c.event_loop, "libev");
 	CHECK_STR(c.db, "var/xiaoer.db");
 	CHECK_STR(c.db_sync, "normal");
 	CHECK_INT(c.db_max_mb, 0);
@@ -197,6 +198,9 @@ test_errors(void)
 	check_error("config-2.12", "db_sync fast\n",
 		    "1: bad value 'fast' for 'db_sync': expected normal or "
 		    "full");
+	check_error("config-2.12b", "event_loop epoll\n",
+		    "1: bad value 'epoll' for 'event_loop': expected libev or "
+		    "poll");
 	check_error("config-2.13", "# a\nport 1\n\n\n# b\nlisten ::1\nport 2\n",
 		    "7: duplicate key 'port'");
 	check_error("config-2.14", "port\n", "1: missing value for 'port'");
