@@ -38,8 +38,10 @@ WSOBJ    := $(BUILD)/tests/ws_transcript.o $(BUILD)/tests/wsclient.o \
             $(BUILD)/tests/wsframe.o
 WSBIN    := $(if $(wildcard tests/ws_transcript.c),$(BUILD)/tests/ws_transcript)
 EVOBJ    := $(BUILD)/tests/eval.o $(BUILD)/tests/evalmetrics.o
-BENCHOBJ := $(BUILD)/tests/bench/loadgen.o $(BUILD)/tests/bench/echo.o
-BENCHBIN := $(BUILD)/bench/loadgen $(BUILD)/bench/echo
+BENCHOBJ := $(BUILD)/tests/bench/loadgen.o $(BUILD)/tests/bench/echo.o \
+            $(BUILD)/tests/bench/matchbench.o
+BENCHBIN := $(BUILD)/bench/loadgen $(BUILD)/bench/echo \
+            $(BUILD)/bench/matchbench
 
 .PHONY: all deps run test check asan valgrind lint format check-data \
         bench eval install clean
@@ -82,6 +84,11 @@ $(BUILD)/bench/loadgen: $(BUILD)/tests/bench/loadgen.o \
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bench/echo: $(BUILD)/tests/bench/echo.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# What one message costs the decision core (matching, full turn), in µs.
+$(BUILD)/bench/matchbench: $(BUILD)/tests/bench/matchbench.o $(LIBOBJ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -3,7 +3,6 @@
  */
 #include "dialog.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,10 +20,16 @@ dialog_policy_init(struct dialog_policy *p)
 	p->repeat_similarity = 50;
 }
 
+/* snprintf(dst, cap, "%s", src) without the format machinery: a turn
+ * copies several names and texts.  Cuts at 'cap' - 1 bytes like it. */
 static void
 copy_name(char *dst, size_t cap, const char *src)
 {
-	snprintf(dst, cap, "%s", src ? src : "");
+	size_t n = src ? strnlen(src, cap - 1) : 0;
+
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 void

@@ -4,6 +4,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "intents.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <pcre2.h>
 #include <stdio.h>
@@ -22,7 +23,14 @@
 struct pat {
 	pcre2_code *code;
 	char *src;
-	size_t pf; /* prefilter id (intent patterns only) */
+	size_t pf; /* prefilter id (intent and exclude patterns) */
+	bool jit;  /* JIT-compiled: pcre2_jit_match() may run it */
+};
+
+/* An intent pattern in match order: see index_patterns(). */
+struct pat_ref {
+	struct intent_int *in;
+	struct pat *pat;
 };
 
 struct intent_int {
@@ -58,8 +66,13 @@ struct intents {
 	pcre2_match_context *mctx;
 	char *subject; /* padded copy: JIT reads ahead in 16 bytes */
 	size_t subject_cap;
-	struct prefilter *pf; /* skips patterns that cannot match */
+	struct prefilter *pf;  /* skips patterns that cannot match */
+	struct pat_ref *order; /* [prefilter id] of the intent patterns */
+	size_t norder;
+	size_t *by_name; /* intent index + 1 by name hash; 0: empty */
+	size_t name_cap;
 	bool use_pf;
+	uint64_t runs; /* PCRE2 matches run, for intents_pattern_runs() */
 };
 
 #define INTENTS_PAD 64
@@ -122,7 +135,7 @@ compile(struct pat *p, const char *src, const char *file, const char *text,
 		return -1;
 	}
 	/* JIT is an optimisation: without it the interpreter still works. */
-	pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE);
+	p->jit = pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0;
 	return 0;
 }
 
@@ -457,6 +470,75 @@ link_slots(struct intents *t, struct bot_err *err)
 	return 0;
 }
 
+/* Intents by priority, highest first, then in file order. */
+static int
+cmp_match_order(const void *a, const void *b)
+{
+	const struct intent_int *x = *(struct intent_int *const *)a;
+	const struct intent_int *y = *(struct intent_int *const *)b;
+
+	if (x->pub.priority != y->pub.priority)
+		return x->pub.priority > y->pub.priority ? -1 : 1;
+	return (x->pub.index > y->pub.index) - (x->pub.index < y->pub.index);
+}
+
+/*
+ * Register every intent pattern with the prefilter in match order, so
+ * that its ids are that order: intents by priority, highest first, then
+ * file order, each intent's patterns together.  match_indexed() walks the
+ * candidates in id order and can stop at the first priority below the
+ * winner's.  The exclude patterns follow.
+ */
+static void
+index_patterns(struct intents *t)
+{
+	struct intent_int **by = xcalloc(t->n + 1, sizeof(*by));
+	size_t i, j, total = 0;
+
+	for (i = 0; i < t->n; i++) {
+		by[i] = &t->v[i];
+		total += t->v[i].npats;
+	}
+	qsort(by, t->n, sizeof(*by), cmp_match_order);
+	t->pf = prefilter_new();
+	t->order = xcalloc(total + 1, sizeof(*t->order));
+	for (i = 0; i < t->n; i++)
+		for (j = 0; j < by[i]->npats; j++) {
+			struct pat *p = &by[i]->pats[j];
+
+			p->pf = prefilter_add(t->pf, p->src);
+			assert(p->pf == t->norder);
+			t->order[t->norder].in = by[i];
+			t->order[t->norder++].pat = p;
+		}
+	for (i = 0; i < t->n; i++)
+		for (j = 0; j < t->v[i].nexcl; j++)
+			t->v[i].excl[j].pf =
+				prefilter_add(t->pf, t->v[i].excl[j].src);
+	prefilter_build(t->pf);
+	free(by);
+}
+
+/* A hash table of the names: intents_find() runs for every fallback. */
+static void
+index_names(struct intents *t)
+{
+	size_t i, j;
+
+	t->name_cap = 16;
+	while (t->name_cap < 2 * t->n + 1)
+		t->name_cap *= 2;
+	t->by_name = xcalloc(t->name_cap, sizeof(size_t));
+	for (i = 0; i < t->n; i++) {
+		const char *name = t->v[i].pub.name;
+
+		j = util_hash64(name, strlen(name)) & (t->name_cap - 1);
+		while (t->by_name[j])
+			j = (j + 1) & (t->name_cap - 1);
+		t->by_name[j] = i + 1;
+	}
+}
+
 struct intents *
 intents_load(const char *dir, struct bot_err *err)
 {
@@ -471,15 +553,8 @@ intents_load(const char *dir, struct bot_err *err)
 			goto fail;
 	if (link_slots(t, err) < 0)
 		goto fail;
-	t->pf = prefilter_new();
-	for (i = 0; i < t->n; i++) {
-		size_t j;
-
-		for (j = 0; j < t->v[i].npats; j++)
-			t->v[i].pats[j].pf =
-				prefilter_add(t->pf, t->v[i].pats[j].src);
-	}
-	prefilter_build(t->pf);
+	index_patterns(t);
+	index_names(t);
 	t->use_pf = true;
 	t->md = pcre2_match_data_create(32, NULL);
 	t->mctx = pcre2_match_context_create(NULL);
@@ -508,14 +583,26 @@ padded(struct intents *t, const char *text, size_t len)
 	return t->subject;
 }
 
-/* Length of the leftmost match of 'p', or -1.  Empty matches don't count. */
+/*
+ * Length of the leftmost match of 'p', or -1.  Empty matches don't count.
+ * The text is valid UTF-8 (made so once per message, by text_normalize())
+ * and padded, so a JIT-compiled pattern goes straight to its machine code:
+ * pcre2_jit_match() skips pcre2_match()'s argument checks, and honours the
+ * same match limit.
+ */
 static long
 match_one(struct intents *t, const struct pat *p, const char *text, size_t len)
 {
 	PCRE2_SIZE *ov;
-	int rc = pcre2_match(p->code, (PCRE2_SPTR)text, len, 0,
-			     PCRE2_NO_UTF_CHECK, t->md, t->mctx);
+	int rc;
 
+	t->runs++;
+	if (p->jit)
+		rc = pcre2_jit_match(p->code, (PCRE2_SPTR)text, len, 0, 0,
+				     t->md, t->mctx);
+	else
+		rc = pcre2_match(p->code, (PCRE2_SPTR)text, len, 0,
+				 PCRE2_NO_UTF_CHECK, t->md, t->mctx);
 	if (rc < 0)
 		return -1;
 	ov = pcre2_get_ovector_pointer(t->md);
@@ -571,9 +658,12 @@ excluded(struct intents *t, const struct intent_int *in, const char *text,
 {
 	size_t i;
 
-	for (i = 0; i < in->nexcl; i++)
+	for (i = 0; i < in->nexcl; i++) {
+		if (t->use_pf && !prefilter_maybe(t->pf, in->excl[i].pf))
+			continue;
 		if (match_one(t, &in->excl[i], text, len) >= 0)
 			return true;
+	}
 	return false;
 }
 
@@ -597,18 +687,19 @@ match_intent(struct intents *t, const struct intent_int *in, const char *text,
 	return best;
 }
 
-bool
-intents_match(struct intents *t, const char *text, size_t len,
-	      struct intent_match *out)
+/*
+ * The reference: every pattern of every intent, in file order, exactly as
+ * the rule reads (intents_use_prefilter(t, false); the tests prove that
+ * match_indexed() always picks the same).  The winner has the highest
+ * priority, then the longest match, then comes first in the files.
+ */
+static const struct intent_int *
+match_all(struct intents *t, const char *text, size_t len, long *best_len)
 {
 	const struct intent_int *win = NULL;
-	long best_len = -1, m;
+	long m;
 	size_t i, pat = 0;
 
-	memset(out, 0, sizeof(*out));
-	text = padded(t, text, len);
-	if (t->use_pf)
-		prefilter_scan(t->pf, text, len);
 	for (i = 0; i < t->n; i++) {
 		const struct intent_int *in = &t->v[i];
 
@@ -620,12 +711,65 @@ intents_match(struct intents *t, const char *text, size_t len,
 		if (m < 0)
 			continue;
 		if (win && in->pub.priority == win->pub.priority &&
-		    m <= best_len)
+		    m <= *best_len)
 			continue;
 		if (excluded(t, in, text, len))
 			continue;
 		win = in;
-		best_len = m;
+		*best_len = m;
+	}
+	return win;
+}
+
+/*
+ * The same choice, running only the prefilter's candidates.  They come in
+ * match order (index_patterns()): an intent of a higher priority before
+ * any lower one, so once an intent has won, the first candidate of a
+ * lower priority ends the search; at the winner's priority a later intent
+ * needs a strictly longer match, as in match_all().
+ */
+static const struct intent_int *
+match_indexed(struct intents *t, const char *text, size_t len, long *best_len)
+{
+	const struct intent_int *win = NULL, *in;
+	size_t id = prefilter_next(t->pf, 0);
+	long m, r;
+
+	while (id < t->norder) {
+		in = t->order[id].in;
+		if (win && in->pub.priority < win->pub.priority)
+			break;
+		for (m = -1; id < t->norder && t->order[id].in == in;
+		     id = prefilter_next(t->pf, id + 1)) {
+			r = match_one(t, t->order[id].pat, text, len);
+			if (r > m)
+				m = r;
+		}
+		if (m < 0 || (win && in->pub.priority == win->pub.priority &&
+			      m <= *best_len))
+			continue;
+		if (excluded(t, in, text, len))
+			continue;
+		win = in;
+		*best_len = m;
+	}
+	return win;
+}
+
+bool
+intents_match(struct intents *t, const char *text, size_t len,
+	      struct intent_match *out)
+{
+	const struct intent_int *win;
+	long best_len = -1;
+
+	memset(out, 0, sizeof(*out));
+	text = padded(t, text, len);
+	if (t->use_pf) {
+		prefilter_scan(t->pf, text, len);
+		win = match_indexed(t, text, len, &best_len);
+	} else {
+		win = match_all(t, text, len, &best_len);
 	}
 	if (win == NULL)
 		return false;
@@ -663,11 +807,18 @@ intents_use_prefilter(struct intents *t, bool on)
 	t->use_pf = on;
 }
 
+uint64_t
+intents_pattern_runs(const struct intents *t)
+{
+	return t->runs;
+}
+
 void
 intents_prefilter_stats(const struct intents *t, size_t *patterns,
 			size_t *always, size_t *literals)
 {
-	prefilter_stats(t->pf, patterns, always, literals);
+	*patterns = t->norder;
+	prefilter_stats(t->pf, t->norder, always, literals);
 }
 
 const struct intent *
@@ -675,7 +826,14 @@ intents_find(const struct intents *t, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < t->n; i++)
+	if (t->by_name) {
+		i = util_hash64(name, strlen(name)) & (t->name_cap - 1);
+		for (; t->by_name[i]; i = (i + 1) & (t->name_cap - 1))
+			if (strcmp(t->v[t->by_name[i] - 1].pub.name, name) == 0)
+				return &t->v[t->by_name[i] - 1].pub;
+		return NULL;
+	}
+	for (i = 0; i < t->n; i++) /* still loading */
 		if (strcmp(t->v[i].pub.name, name) == 0)
 			return &t->v[i].pub;
 	return NULL;
@@ -855,5 +1013,7 @@ intents_free(struct intents *t)
 	pcre2_match_context_free(t->mctx);
 	free(t->subject);
 	prefilter_free(t->pf);
+	free(t->order);
+	free(t->by_name);
 	free(t);
 }

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct bot_err;
 struct intents; /* opaque */
@@ -76,10 +77,12 @@ struct intent_slotdef {
 struct intents *intents_load(const char *dir, struct bot_err *err);
 
 /*
- * Match normalised UTF-8 'text' (len bytes, already validated) against
- * every intent with patterns: highest priority wins, then the longest
- * match, then file order.  An intent whose "exclude" pattern matches is
- * skipped.  Returns true and fills 'out' on a hit.
+ * Match normalised UTF-8 'text' (len bytes) against every intent with
+ * patterns: highest priority wins, then the longest match, then file
+ * order.  An intent whose "exclude" pattern matches is skipped.  Returns
+ * true and fills 'out' on a hit.  The text must be valid UTF-8, and is
+ * not checked again: text_normalize() output always is (it drops what is
+ * not), so a message is validated once, where it is normalised.
  */
 bool intents_match(struct intents *t, const char *text, size_t len,
 		   struct intent_match *out);
@@ -92,12 +95,20 @@ bool intents_find_slot(struct intents *t, const char *name, const char *text,
 		       size_t len, char *value);
 
 /*
- * The literal prefilter (prefilter.h) is on by default; off runs every
- * pattern, for tests that prove it never changes a result.
+ * The literal prefilter (prefilter.h) is on by default: only patterns whose
+ * required literals occur in the text run, highest priority first, and the
+ * search stops below the priority of an intent that matched.  Off runs
+ * every pattern in file order: the reference the tests compare it with.
  */
 void intents_use_prefilter(struct intents *t, bool on);
+
+/* Intent patterns (excludes not counted), how many of them always run,
+ * and the literals indexed (the excludes' included): for reports. */
 void intents_prefilter_stats(const struct intents *t, size_t *patterns,
 			     size_t *always, size_t *literals);
+
+/* PCRE2 matches run so far (patterns, excludes, slots), for benchmarks. */
+uint64_t intents_pattern_runs(const struct intents *t);
 
 /* Look up by name; NULL when unknown. */
 const struct intent *intents_find(const struct intents *t, const char *name);

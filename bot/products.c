@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "jsonfile.h"
+#include "prefilter.h"
 #include "text.h"
 #include "util.h"
 
@@ -18,6 +19,11 @@ struct products {
 	struct product *v;
 	size_t n;
 	char *file;
+	/* Every alias in one literal index, so that products_in_text() scans
+	 * a message once instead of searching it for each alias. */
+	struct prefilter *pf;
+	size_t *ids;  /* prefilter id of each alias, products in order */
+	size_t *lens; /* its length in bytes */
 };
 
 static char *
@@ -178,6 +184,25 @@ load_product(struct products *p, json_t *obj, const char *text, long *cursor,
 	return load_sizes(pr, sizes, where, err);
 }
 
+static void
+index_aliases(struct products *p)
+{
+	size_t i, j, k = 0, total = 0;
+
+	for (i = 0; i < p->n; i++)
+		total += p->v[i].naliases;
+	p->pf = prefilter_new();
+	p->ids = xcalloc(total + 1, sizeof(size_t));
+	p->lens = xcalloc(total + 1, sizeof(size_t));
+	for (i = 0; i < p->n; i++)
+		for (j = 0; j < p->v[i].naliases; j++, k++) {
+			p->lens[k] = strlen(p->v[i].aliases[j]);
+			p->ids[k] = prefilter_add_literal(
+				p->pf, p->v[i].aliases[j], p->lens[k]);
+		}
+	prefilter_build(p->pf);
+}
+
 struct products *
 products_load(const char *path, struct bot_err *err)
 {
@@ -206,6 +231,7 @@ products_load(const char *path, struct bot_err *err)
 		if (load_product(p, v, text, &cursor, err) < 0)
 			goto fail;
 	}
+	index_aliases(p);
 	json_decref(root);
 	free(text);
 	return p;
@@ -239,35 +265,22 @@ products_find(const struct products *p, const char *id)
 	return NULL;
 }
 
-static bool
-contains(const char *text, size_t len, const char *needle)
-{
-	size_t n = strlen(needle), i;
-
-	if (n == 0 || n > len)
-		return false;
-	for (i = 0; i + n <= len; i++)
-		if (memcmp(text + i, needle, n) == 0)
-			return true;
-	return false;
-}
-
 const struct product *
 products_in_text(const struct products *p, const char *text, size_t len)
 {
 	const struct product *best = NULL;
-	size_t i, j, best_len = 0;
+	size_t i, j, k = 0, best_len = 0;
 
+	if (p->pf == NULL) /* no products file */
+		return NULL;
+	prefilter_scan(p->pf, text, len);
 	for (i = 0; i < p->n; i++)
-		for (j = 0; j < p->v[i].naliases; j++) {
-			size_t n = strlen(p->v[i].aliases[j]);
-
-			if (n > best_len &&
-			    contains(text, len, p->v[i].aliases[j])) {
+		for (j = 0; j < p->v[i].naliases; j++, k++)
+			if (p->lens[k] > best_len && p->lens[k] > 0 &&
+			    prefilter_maybe(p->pf, p->ids[k])) {
 				best = &p->v[i];
-				best_len = n;
+				best_len = p->lens[k];
 			}
-		}
 	return best;
 }
 
@@ -354,5 +367,8 @@ products_free(struct products *p)
 	}
 	free(p->v);
 	free(p->file);
+	prefilter_free(p->pf);
+	free(p->ids);
+	free(p->lens);
 	free(p);
 }

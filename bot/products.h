@@ -6,7 +6,8 @@
  * note, how to use it, shelf life, authenticity and other notes.  Product
  * questions are answered from these facts; a fact that is missing leaves
  * its {slot} empty, so the script falls back to a variant without it (a
- * polite hand-off offer).  Loaded once, read-only afterwards.
+ * polite hand-off offer).  Loaded once, read-only afterwards except for
+ * the scratch state of products_in_text(): not thread-safe.
  */
 #ifndef BOT_PRODUCTS_H
 #define BOT_PRODUCTS_H
@@ -56,7 +57,8 @@ size_t products_count(const struct products *p);
 const struct product *products_at(const struct products *p, size_t i);
 const struct product *products_find(const struct products *p, const char *id);
 
-/* The product whose longest alias (or name) occurs in normalised 'text'. */
+/* The product whose longest alias (or name) occurs in normalised 'text'
+ * (the first product on a tie); all aliases are found in one scan. */
 const struct product *products_in_text(const struct products *p,
 				       const char *text, size_t len);
 

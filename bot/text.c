@@ -289,6 +289,32 @@ is_emoji(uint32_t cp)
 	       (cp >= 0x2600 && cp <= 0x27bf) || (cp >= 0x2b00 && cp <= 0x2bff);
 }
 
+/*
+ * The common case of Chinese text: a 3-byte ideograph (U+3400..U+9FFF)
+ * that the traditional table leaves alone is copied as it is, without
+ * the decode-map-encode of the general path.  Returns its code point, or
+ * 0 when the general path must handle 'p'.
+ */
+static inline uint32_t
+plain_ideograph(const unsigned char *p, const unsigned char *end)
+{
+	uint32_t cp, bit;
+
+	if (p[0] < 0xe3 || p[0] > 0xe9 || end - p < 3 || !is_cont(p[1]) ||
+	    !is_cont(p[2]))
+		return 0;
+	cp = (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 |
+	     (p[2] & 0x3f);
+	if (cp < 0x3400 || cp >= 0xa000)
+		return 0;
+	if (cp >= T2S_BMP_LO && cp <= T2S_BMP_HI) {
+		bit = cp - T2S_BMP_LO;
+		if (t2s_bmp_bits[bit >> 5] >> (bit & 31) & 1)
+			return 0; /* traditional: the table maps it */
+	}
+	return cp;
+}
+
 size_t
 text_normalize(const char *in, size_t len, char *out, size_t cap)
 {
@@ -304,6 +330,19 @@ text_normalize(const char *in, size_t len, char *out, size_t cap)
 	if (cap == 0)
 		return 0;
 	while (p < end) {
+		cp = plain_ideograph(p, end);
+		if (cp) {
+			n = space && o > 0;
+			if (n + 3 > cap - 1 - o)
+				break;
+			out[o] = ' ';
+			memcpy(out + o + n, p, 3);
+			o += n + 3;
+			p += 3;
+			space = false;
+			last = cp;
+			continue;
+		}
 		if (*p < 0x80) {
 			cp = *p++;
 		} else {

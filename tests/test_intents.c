@@ -62,6 +62,8 @@ suite_intents(void)
 	struct intent_match m;
 	char dir[64], value[INTENTS_SLOT_MAX];
 	int problems = 0;
+	uint64_t runs, indexed, all;
+	size_t i;
 
 	TEST("intents-1.1");
 	CHECK(t != NULL);
@@ -89,6 +91,21 @@ suite_intents(void)
 	TEST("intents-2.3"); /* exclude patterns veto */
 	CHECK_STR(match(t, "放心不会给差评的", &m), "-");
 	CHECK_STR(match(t, "再这样就差评", &m), "complaint.general");
+
+	TEST("intents-2.4"); /* names by hash; the index runs fewer patterns */
+	for (i = 0; i < intents_count(t); i++)
+		CHECK(intents_find(t, intents_at(t, i)->name) ==
+		      intents_at(t, i));
+	CHECK(intents_find(t, "") == NULL);
+	runs = intents_pattern_runs(t);
+	CHECK_STR(match(t, "我的快递到哪了", &m), "logistics.where");
+	indexed = intents_pattern_runs(t) - runs;
+	intents_use_prefilter(t, false); /* the reference: every pattern */
+	runs = intents_pattern_runs(t);
+	CHECK_STR(match(t, "我的快递到哪了", &m), "logistics.where");
+	all = intents_pattern_runs(t) - runs;
+	intents_use_prefilter(t, true);
+	CHECK(indexed >= 1 && indexed < all);
 
 	TEST("intents-3.1"); /* named captures become slots */
 	CHECK_STR(match(t, "１２３４５６７８９０１２３４５６７８到哪了", &m),

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "../bot/products.h"
+#include "../bot/text.h"
 #include "../bot/util.h"
 #include "test.h"
 
@@ -28,6 +29,85 @@ load_text(const char *json, struct bot_err *err)
 	p = products_load(path, err);
 	unlink(path);
 	return p;
+}
+
+/* The rule of products_in_text() read literally: every alias searched at
+ * every offset; the longest wins, the first product on a tie. */
+static const struct product *
+naive_in_text(const struct products *p, const char *text, size_t len)
+{
+	const struct product *best = NULL;
+	size_t i, j, k, n, best_len = 0;
+
+	for (i = 0; i < products_count(p); i++) {
+		const struct product *pr = products_at(p, i);
+
+		for (j = 0; j < pr->naliases; j++) {
+			n = strlen(pr->aliases[j]);
+			for (k = 0; n > best_len && n && k + n <= len; k++)
+				if (memcmp(text + k, pr->aliases[j], n) == 0) {
+					best = pr;
+					best_len = n;
+				}
+		}
+	}
+	return best;
+}
+
+/* The indexed search agrees with the naive one on every corpus line (and
+ * its prefixes) and every alias of the shipped products; returns the
+ * number of lines a product was found in. */
+static int
+compare_corpus(const struct products *p, const char *path, int *bad)
+{
+	char *text = util_read_file(path, NULL), *line, *q, *t;
+	char norm[4096];
+	size_t len, n;
+	int found = 0;
+
+	for (line = text; line && *line; line = q) {
+		q = strchr(line, '\n');
+		if (q)
+			*q++ = '\0';
+		t = strrchr(line, '\t');
+		if (line[0] == '#' || t == NULL || strlen(t) >= sizeof(norm))
+			continue;
+		len = text_normalize(t + 1, strlen(t + 1), norm, sizeof(norm));
+		found += products_in_text(p, norm, len) != NULL;
+		for (n = len; n > 0; n--)
+			if (products_in_text(p, norm, n) !=
+			    naive_in_text(p, norm, n))
+				(*bad)++;
+	}
+	free(text);
+	return found;
+}
+
+static void
+shipped(void)
+{
+	struct bot_err err = {""};
+	struct products *p = products_load("scripts-zh/products.json", &err);
+	size_t i, j;
+	int bad = 0, found;
+
+	TEST("products-2.2"); /* indexed = naive, on the shipped products */
+	CHECK(p != NULL);
+	if (p == NULL)
+		return;
+	found = compare_corpus(p, "tests/corpus/messages.tsv", &bad);
+	found += compare_corpus(p, "tests/corpus/holdout.tsv", &bad);
+	CHECK(found > 10);
+	for (i = 0; i < products_count(p); i++)
+		for (j = 0; j < products_at(p, i)->naliases; j++) {
+			const char *a = products_at(p, i)->aliases[j];
+
+			if (products_in_text(p, a, strlen(a)) !=
+			    naive_in_text(p, a, strlen(a)))
+				bad++;
+		}
+	CHECK_INT(bad, 0);
+	products_free(p);
 }
 
 void
@@ -62,6 +142,8 @@ suite_products(void)
 	CHECK(products_in_text(p, "快递到哪了", strlen("快递到哪了")) == NULL);
 	/* aliases are normalised at load: 羽絨 is stored as 羽绒 */
 	CHECK(products_in_text(p, "羽绒", strlen("羽绒")) == pr);
+	CHECK(products_in_text(p, "", 0) == NULL);
+	shipped();
 
 	TEST("products-3.1"); /* size: both, then weight, then height */
 	CHECK_STR(products_recommend(pr, 165, 110), "M");

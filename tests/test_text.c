@@ -409,6 +409,45 @@ test_utf8(void)
 	CHECK_INT(n, 3);
 }
 
+/*
+ * The fast path for ideographs agrees with the rule: every code point of
+ * U+3400..U+9FFF (alone, after a space run, and cut by a small buffer)
+ * becomes its simplified form, encoded.
+ */
+static void
+test_ideographs(void)
+{
+	char in[16], out[16], want[16];
+	size_t n, w;
+	uint32_t cp;
+	int bad = 0;
+
+	TEST("text-12.1");
+	for (cp = 0x3400; cp < 0xa000; cp++) {
+		in[0] = 'a';
+		in[1] = ' ';
+		in[2] = ' ';
+		n = text_utf8_encode(cp, in + 3);
+		w = text_utf8_encode(text_simplify(cp), want + 2);
+		want[0] = 'a';
+		want[1] = ' ';
+		want[w + 2] = '\0';
+		if (text_normalize(in, n + 3, out, sizeof(out)) != w + 2 ||
+		    strcmp(out, want) != 0)
+			bad++;
+		if (text_normalize(in + 3, n, out, sizeof(out)) != w ||
+		    strcmp(out, want + 2) != 0)
+			bad++;
+		/* no room for the space and the ideograph after "a" */
+		if (text_normalize(in, n + 3, out, 4) != 1 ||
+		    strcmp(out, "a") != 0)
+			bad++;
+	}
+	CHECK_INT(bad, 0);
+	CHECK_STR(norm("臺灣 們好"), "台湾 们好"); /* traditional: the table */
+	CHECK_STR(norm("\xe4\xbd"), "");	   /* cut: not an ideograph */
+}
+
 void
 suite_text(void)
 {
@@ -416,4 +455,5 @@ suite_text(void)
 	test_space_control_mixed();
 	test_invariants();
 	test_utf8();
+	test_ideographs();
 }

@@ -1,9 +1,9 @@
 #!/bin/sh
 # bench.sh - the xiaoer benchmark; `make bench` runs it from the repository
-# root after building build/xiaoer, build/bench/loadgen and build/bench/echo.
+# root after building build/xiaoer and build/bench/{loadgen,echo,matchbench}.
 # What each scenario measures and how to read it: tests/bench/README.md.
 #
-#   sh tests/bench/bench.sh              scenarios a-g, one table at the end
+#   sh tests/bench/bench.sh              scenarios a-i, one table at the end
 #   sh tests/bench/bench.sh soak [MIN]   5,000 conns, 2,000 msg/s, 1 %/s
 #                                        reconnects, for MIN minutes (10)
 #   sh tests/bench/bench.sh evlib        the echo baseline on poll() and on
@@ -35,10 +35,15 @@ for f in "$BUILD/xiaoer" "$out/loadgen" "$out/echo"; do
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/xiaoer-bench.XXXXXX") || exit 2
 SPID=
+HPID=
 evloop=
 crashed=0
 nserver=0
 cleanup() {
+	if [ -n "$HPID" ]; then
+		kill "$HPID" 2>/dev/null
+		wait "$HPID" 2>/dev/null
+	fi
 	if [ -n "$SPID" ]; then
 		kill -KILL "$SPID" 2>/dev/null
 		wait "$SPID" 2>/dev/null
@@ -52,6 +57,8 @@ trap 'exit 130' INT TERM
 # this runs, and every run must see the same bot.
 mkdir -p "$tmp/bin" "$tmp/content" "$logs"
 cp "$BUILD/xiaoer" "$out/loadgen" "$out/echo" "$tmp/bin/"
+# matchbench (row h) is newer than the rest: a build without it still runs.
+[ -x "$out/matchbench" ] && cp "$out/matchbench" "$tmp/bin/"
 cp -R intents scripts-zh "$tmp/content/"
 cp -R bot/www "$tmp/www"
 rm -f "$logs"/*.log
@@ -232,6 +239,72 @@ scenario() {
 	done
 }
 
+# reloads ID EVERY LOADGEN-ARGS...: like scenario, but SIGHUP goes to the
+# server every EVERY seconds while loadgen runs (0: never), each one a full
+# reload of the content on the server's reload thread; the number of
+# reloads the server finished is kept in $tmp/ID-R.reloads.
+reloads() {
+	id=$1
+	every=$2
+	shift 2
+	r=1
+	again=1
+	while [ $r -le "$RUNS" ]; do
+		start_server xiaoer || { r=$((r + 1)); continue; }
+		if [ "$every" -gt 0 ]; then
+			spid=$SPID
+			(
+				while sleep "$every"; do
+					kill -HUP "$spid" 2>/dev/null || exit 0
+				done
+			) &
+			HPID=$!
+		fi
+		run_lg "$id-$r" "$@"
+		if [ -n "$HPID" ]; then
+			kill "$HPID" 2>/dev/null
+			wait "$HPID" 2>/dev/null
+			HPID=
+		fi
+		grep -c 'reloaded content' "$sdir/log" >"$tmp/$id-$r.reloads"
+		if grep -q 'reload failed' "$sdir/log"; then
+			echo "  $id run $r: a reload failed:"
+			grep 'reload failed' "$sdir/log" | tail -n 1
+		fi
+		stop_server
+		o=$(jget "$id-$r" other_cpu_pct)
+		if [ $again -gt 0 ] && ! le "${o:-0}" 20; then
+			echo "  $id run $r: other work took $o% of the" \
+				"server's CPU: once more"
+			again=0
+			continue
+		fi
+		printf '  %s run %d: %s msg/s, p50 %s p99 %s p99.9 %s max %s ms, ' \
+			"$id" $r "$(jget "$id-$r" msg_s)" \
+			"$(jget "$id-$r" p50_ms)" "$(jget "$id-$r" p99_ms)" \
+			"$(jget "$id-$r" p999_ms)" "$(jget "$id-$r" max_ms)"
+		printf '%s errors, %s reloads (others %s%%)\n' \
+			"$(jget "$id-$r" errors)" \
+			"$(cat "$tmp/$id-$r.reloads")" "$o"
+		r=$((r + 1))
+	done
+}
+
+# matchbench ID: row h, $RUNS runs of build/bench/matchbench (CPU only, on
+# the client's CPU) over the corpus with the snapshot of the content.
+matchbench() {
+	r=1
+	while [ $r -le "$RUNS" ]; do
+		$PIN_CLIENT "$tmp/bin/matchbench" --content "$tmp/content" \
+			--json --top 5 $MTEXTS >"$logs/$1-$r.log" 2>&1 ||
+			crashed=$((crashed + 1))
+		grep '^{' "$logs/$1-$r.log" | tail -n 1 >"$tmp/$1-$r.json"
+		sed -nE 's/^(matching|full turn|PCRE2)/  &/p' \
+			"$logs/$1-$r.log"
+		r=$((r + 1))
+	done
+}
+
 # le A B: is A <= B (as numbers)?
 le() {
 	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a != "n/a" && a + 0 <= b + 0) }'
@@ -306,12 +379,14 @@ bench_all() {
 	d_closed=10
 	d_open=15
 	d_low=10
+	d_reload=15
 	warm=2
 	if [ "$QUICK" = 1 ]; then
 		RUNS=1
 		d_closed=3
 		d_open=4
 		d_low=3
+		d_reload=6
 		warm=1
 	fi
 	echo "xiaoer benchmark: $RUNS run(s) per scenario"
@@ -350,6 +425,19 @@ bench_all() {
 	scenario g xiaoer --conns 1 --mode closed --seq --count 48 \
 		--duration 60 --warmup 0 --check --texts "$tmp/crafted.txt"
 
+	echo "h: matching per message (matchbench: normalise + intents_match, CPU only)"
+	if [ -x "$tmp/bin/matchbench" ] && [ -n "$MTEXTS" ]; then
+		matchbench h
+	else
+		echo "  $out/matchbench or tests/corpus/messages.tsv is missing"
+	fi
+
+	echo "i: reload stall: 1,000 connections, 1,000 msg/s, ${d_reload} s, SIGHUP every 2 s, against no reload"
+	reloads i0 0 --conns 1000 --mode open --rate 1000 \
+		--duration $d_reload --warmup $warm $TEXTS
+	reloads i 2 --conns 1000 --mode open --rate 1000 \
+		--duration $d_reload --warmup $warm $TEXTS
+
 	# The table.
 	a=$(median a msg_s)
 	b=$(median b msg_s)
@@ -386,7 +474,7 @@ bench_all() {
 		END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }')
 	other_max=$(echo "$others" | tail -n 1)
 	errs=0
-	for id in b c d g; do
+	for id in b c d g i0 i; do
 		r=1
 		while [ $r -le "$RUNS" ]; do
 			e=$(jget "$id-$r" errors)
@@ -413,6 +501,23 @@ bench_all() {
 	ok=miss
 	le "$g" 5 && ok=ok
 	rg=$(okmiss $ok)
+	h50=$(median h match_p50_us)
+	h99=$(median h match_p99_us)
+	ok=miss
+	le "$h50" 5 && le "$h99" 20 && ok=ok
+	rh=$(okmiss $ok)
+	[ -x "$tmp/bin/matchbench" ] && [ -n "$MTEXTS" ] || rh=n/a
+	i0max=$(median i0 max_ms)
+	i0999=$(median i0 p999_ms)
+	imax=$(median i max_ms)
+	i999=$(median i p999_ms)
+	iadd=$(awk -v a="$imax" -v b="$i0max" 'BEGIN { if (a != "n/a" && b != "n/a") printf "%.1f", a - b; else print "n/a" }')
+	nrel=$(r=1; while [ $r -le "$RUNS" ]; do
+		cat "$tmp/i-$r.reloads" 2>/dev/null; r=$((r + 1)); done |
+		awk '{ s += $1 } END { print s + 0 }')
+	ok=miss
+	le "$iadd" 50 && [ "$nrel" -gt 0 ] && ok=ok
+	ri=$(okmiss $ok)
 
 	{
 		echo "xiaoer benchmark (tests/bench/README.md explains each row)"
@@ -433,8 +538,12 @@ bench_all() {
 			"$fs s (median of 5)" "$rf"
 		row g "worst crafted 2,000-char msg" "max RTT <= 5 ms" \
 			"$g ms (worst run $gmax; $glabel)" "$rg"
+		row h "matching per message (CPU)" "p50<=5, p99<=20 us" \
+			"p50 $h50 p99 $h99 us; full turn p50 $(median h turn_p50_us) p99 $(median h turn_p99_us) us; $(median h runs_mean) patterns run" "$rh"
+		row i "reload stall, 1k conns 1k msg/s" "reloads add <=50 ms" \
+			"max $imax (p99.9 $i999) ms with $nrel reloads, $i0max ($i0999) without: +$iadd ms" "$ri"
 		echo
-		echo "errors in b, c, d, g (all runs): $errs; crashes: $crashed"
+		echo "errors in b, c, d, g, i (all runs): $errs; crashes: $crashed"
 		echo "other work on the server's CPU in the windows of a-d:" \
 			"median $other_med%, worst ${other_max:-n/a}" \
 			"(over 10 % means other processes disturbed the numbers)"
@@ -542,10 +651,14 @@ bench_evlib() {
 	cat "$out/evlib.txt"
 }
 
-# Buyer messages: the corpus when it is there, else loadgen's own list.
+# Buyer messages: the corpus when it is there, else loadgen's own list
+# (matchbench has no list of its own: it needs the corpus).
 TEXTS=
+MTEXTS=
 if [ -f tests/corpus/messages.tsv ]; then
-	TEXTS="--texts tests/corpus/messages.tsv"
+	cp tests/corpus/messages.tsv "$tmp/messages.tsv"
+	TEXTS="--texts $tmp/messages.tsv"
+	MTEXTS="--texts $tmp/messages.tsv"
 fi
 
 case $what in
