@@ -40,8 +40,10 @@ WSBIN    := $(if $(wildcard tests/ws_transcript.c),$(BUILD)/tests/ws_transcript)
 EVOBJ    := $(BUILD)/tests/eval.o $(BUILD)/tests/evalmetrics.o
 BENCHOBJ := $(BUILD)/tests/bench/loadgen.o $(BUILD)/tests/bench/echo.o \
             $(BUILD)/tests/bench/matchbench.o
+BENCHOBJ += $(BUILD)/tests/bench/storebench.o
 BENCHBIN := $(BUILD)/bench/loadgen $(BUILD)/bench/echo \
             $(BUILD)/bench/matchbench
+BENCHBIN += $(BUILD)/bench/storebench
 
 .PHONY: all deps run test check asan valgrind lint format check-data \
         bench eval install clean
@@ -89,6 +91,11 @@ $(BUILD)/bench/echo: $(BUILD)/tests/bench/echo.o
 
 # What one message costs the decision core (matching, full turn), in µs.
 $(BUILD)/bench/matchbench: $(BUILD)/tests/bench/matchbench.o $(LIBOBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The SQLite writer alone, driven as the server drives it.
+$(BUILD)/bench/storebench: $(BUILD)/tests/bench/storebench.o $(LIBOBJ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

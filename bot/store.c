@@ -3,8 +3,9 @@
  *
  * Connections.  store_open() opens the main connection, migrates the file
  * and prepares every statement once; store_start_writer() opens a second
- * connection for the writer thread and prepares the same set there.  Each
- * connection is used by one thread at a time, so both are opened with
+ * connection for the writer thread and prepares the same set there, and a
+ * third, without statements, for the checkpointer thread.  Each
+ * connection is used by one thread at a time, so all are opened with
  * SQLITE_OPEN_NOMUTEX.  Statements never leave this file: each use binds
  * every parameter, steps and resets at once, so no statement keeps a read
  * or write transaction open between calls.
@@ -35,22 +36,50 @@
  * Results still on the done list at store_close() are dropped: their user
  * pointers belong to the caller, who drains them with store_take_done()
  * before closing.
+ *
+ * Checkpoints.  SQLite's auto-checkpoint would copy the WAL into the
+ * database inside a COMMIT every 1000 pages, two fsyncs included, while
+ * the batch's buyers wait.  On the writer's connection a WAL hook
+ * replaces it (see after_commit): a checkpointer thread with its own
+ * connection makes passive passes, which never block the writer, every
+ * ckpt_pages pages of WAL and once the writer has been idle for
+ * idle_ckpt_ms; the writer only ever checkpoints itself, after its
+ * notify, to let the WAL start over when it has grown to wal_max_pages.
+ * A checkpoint that fails loses nothing: the frames stay in the WAL.
+ * Acknowledged turns are exactly as durable as before: committed to the
+ * WAL (fsynced with db_sync full) before the notify.
+ *
+ * Cost per turn.  Measured with tests/bench/storebench.c; the reasons
+ * for the choices are next to them: schema version 2, writer_settings(),
+ * tune_sqlite(), batch_priority(), ST_INSERT_EXCHANGE.
  */
 #include "store.h"
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sqlite3.h>
 
 #define STORE_QUEUE_DEFAULT 65536 /* turns, when queue_max is 0 */
 #define STORE_BATCH_MAX	    1024  /* turns per group commit */
 #define STORE_BUSY_MS	    5000  /* sqlite3_busy_timeout */
+#define STORE_CKPT_PAGES    1024  /* WAL pages per background checkpoint */
+#define STORE_WAL_MAX_RATIO 4	  /* wal_max_pages = 4 * ckpt_pages */
+#define STORE_IDLE_CKPT_MS  100	  /* writer idle this long: checkpoint */
+#define STORE_PAGES_MAX	    (INT_MAX / 8) /* 2 * 4 * ckpt_pages fits */
+
+/* Linux's SCHED_BATCH, which <sched.h> names only with _GNU_SOURCE. */
+#ifdef __linux__
+#define STORE_SCHED_BATCH 3
+#endif
 
 /*
  * Forward migrations.  migrations[i] takes the schema from version i to
@@ -103,6 +132,33 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX escalations_status ON escalations (status, at_ms);"
 	"PRAGMA user_version = 1;",
+
+	/*
+	 * 2: cheaper turns.  messages_buyer went: no statement reads through
+	 * it, and each commit rewrote one of its leaf pages per distinct
+	 * buyer in the batch (a random key), which was half the writer's
+	 * cost.  conversations becomes WITHOUT ROWID: the upsert of every
+	 * turn then updates one B-tree instead of the table and its
+	 * automatic index on buyer.  Columns and data are unchanged.
+	 */
+	"DROP INDEX messages_buyer;"
+	"CREATE TABLE conversations_v2 ("
+	"  buyer TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  misses INTEGER NOT NULL DEFAULT 0,"
+	"  last_intent TEXT,"
+	"  order_id TEXT,"
+	"  turns INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO conversations_v2 (buyer, state, misses, last_intent,"
+	"  order_id, turns, created_ms, updated_ms)"
+	" SELECT buyer, state, misses, last_intent, order_id, turns,"
+	"  created_ms, updated_ms FROM conversations;"
+	"DROP TABLE conversations;"
+	"ALTER TABLE conversations_v2 RENAME TO conversations;"
+	"PRAGMA user_version = 2;",
 };
 
 /* Statements prepared on every connection at open. */
@@ -111,7 +167,8 @@ enum stmt_id {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_UPSERT_CONVERSATION,
-	ST_INSERT_MESSAGE,
+	ST_INSERT_BUYER_LINE,
+	ST_INSERT_EXCHANGE,
 	ST_INSERT_UNMATCHED,
 	ST_INSERT_ESCALATION,
 	ST_COUNTS,
@@ -138,10 +195,18 @@ static const char *const stmt_sql[ST_NR] = {
 		"  order_id = excluded.order_id,"
 		"  turns = turns + 1,"
 		"  updated_ms = excluded.updated_ms",
-	[ST_INSERT_MESSAGE] =
+	/* A turn's lines: the buyer's alone, or with the bot's reply in the
+	 * same statement (same rows and ids as two inserts).  The roles are
+	 * in the SQL; ?1 to ?8 mean the same in both. */
+	[ST_INSERT_BUYER_LINE] =
 		"INSERT INTO messages (buyer, role, msg_id, text, intent,"
 		"  topic, action, script, at_ms)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		" VALUES (?1, 'buyer', ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[ST_INSERT_EXCHANGE] =
+		"INSERT INTO messages (buyer, role, msg_id, text, intent,"
+		"  topic, action, script, at_ms)"
+		" VALUES (?1, 'buyer', ?2, ?3, ?4, ?5, ?6, ?7, ?8),"
+		"  (?1, 'bot', NULL, ?9, ?4, ?5, ?6, ?7, ?10)",
 	[ST_INSERT_UNMATCHED] =
 		"INSERT INTO unmatched (buyer, text, normalized, at_ms)"
 		" VALUES (?1, ?2, ?3, ?4)",
@@ -210,11 +275,22 @@ struct store {
 	struct store_options opt;
 	struct conn main;   /* the opener's connection */
 	struct conn writer; /* the writer thread's connection */
+	struct conn ckpt;   /* the checkpointer thread's connection */
 	bool writer_running;
+	bool ckpt_running;
 	pthread_t thread;
+	pthread_t ckpt_thread;
 	store_notify_fn *notify;
 	void *notify_arg;
 	size_t queue_max; /* from opt, never changes */
+	int ckpt_pages, wal_max_pages, idle_ckpt_ms; /* from opt */
+
+	/* The writer thread's own: the WAL as its commits left it. */
+	int wal_frames;	   /* pages in the WAL after the last commit */
+	int wal_seen;	   /* wal_frames at the previous look */
+	int ckpt_asked_at; /* wal_frames when a pass was last asked for */
+	int wal_retry_at;  /* wal_frames at which the writer checkpoints */
+	bool wal_dirty;	   /* committed since the last idle checkpoint */
 
 	/* Everything below is protected by 'lock'. */
 	pthread_mutex_t lock;
@@ -226,6 +302,16 @@ struct store {
 	bool stop;
 	struct store_done *done; /* results from done_head to done_len */
 	size_t done_head, done_len, done_alloc;
+	pthread_cond_t ckpt_work; /* a pass was asked for, or ckpt_stop */
+	bool ckpt_request;	  /* the checkpointer should make a pass */
+	bool ckpt_active;	  /* a checkpoint is running (either thread) */
+	bool ckpt_stop;
+	pthread_cond_t ckpt_idle;  /* a checkpoint ended */
+	unsigned long ckpt_passes; /* checkpoints ended, by either thread */
+	/* The writer's, under the lock: the pass asked for at wal_max_pages
+	 * is over once ckpt_passes reaches final_passes. */
+	bool final_asked;
+	unsigned long final_passes;
 };
 
 /* --- statements --------------------------------------------------------- */
@@ -397,6 +483,22 @@ fail:
 	return -1;
 }
 
+/*
+ * SQLite keeps memory statistics under a global mutex taken on every
+ * allocation (5 % of the writer's time); nothing here reads them.  It
+ * can only be turned off before SQLite's first use in the process, so
+ * the first store_open() tries once and a refusal changes nothing.
+ */
+static void
+tune_sqlite(void)
+{
+	static bool tried;
+
+	if (!tried)
+		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	tried = true;
+}
+
 static int
 conn_prepare(struct conn *c, const char *path, struct bot_err *err)
 {
@@ -492,30 +594,33 @@ fail:
 
 /* --- writing turns ------------------------------------------------------ */
 
+/* The turn's message lines: the buyer's, and the bot's reply if any. */
 static int
-insert_message(struct conn *c, const struct store_turn *t, const char *role,
-	       const char *msg_id, const char *text, int64_t at_ms)
+insert_lines(struct conn *c, const struct store_turn *t)
 {
-	sqlite3_stmt *s = c->stmt[ST_INSERT_MESSAGE];
+	sqlite3_stmt *s =
+		c->stmt[t->reply ? ST_INSERT_EXCHANGE : ST_INSERT_BUYER_LINE];
 	int rc;
 
 	rc = bind_str(s, 1, req(t->buyer));
 	if (rc == SQLITE_OK)
-		rc = bind_str(s, 2, role);
+		rc = bind_str(s, 2, t->msg_id);
 	if (rc == SQLITE_OK)
-		rc = bind_str(s, 3, msg_id);
+		rc = bind_str(s, 3, req(t->text));
 	if (rc == SQLITE_OK)
-		rc = bind_str(s, 4, req(text));
+		rc = bind_str(s, 4, t->intent);
 	if (rc == SQLITE_OK)
-		rc = bind_str(s, 5, t->intent);
+		rc = bind_str(s, 5, t->topic);
 	if (rc == SQLITE_OK)
-		rc = bind_str(s, 6, t->topic);
+		rc = bind_str(s, 6, t->action);
 	if (rc == SQLITE_OK)
-		rc = bind_str(s, 7, t->action);
+		rc = bind_str(s, 7, t->script);
 	if (rc == SQLITE_OK)
-		rc = bind_str(s, 8, t->script);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(s, 9, at_ms);
+		rc = sqlite3_bind_int64(s, 8, t->at_ms);
+	if (rc == SQLITE_OK && t->reply != NULL)
+		rc = bind_str(s, 9, t->reply);
+	if (rc == SQLITE_OK && t->reply != NULL)
+		rc = sqlite3_bind_int64(s, 10, t->reply_ms);
 	if (rc == SQLITE_OK)
 		rc = step_done(s);
 	return rc;
@@ -545,9 +650,7 @@ write_one(struct conn *c, const struct store_turn *t)
 	if (rc != SQLITE_OK)
 		return rc;
 
-	rc = insert_message(c, t, "buyer", t->msg_id, t->text, t->at_ms);
-	if (rc == SQLITE_OK && t->reply != NULL)
-		rc = insert_message(c, t, "bot", NULL, t->reply, t->reply_ms);
+	rc = insert_lines(c, t);
 	if (rc != SQLITE_OK)
 		return rc;
 
@@ -726,18 +829,208 @@ finish_batch(struct store *st, struct conn *c, struct qturn *batch)
 	}
 }
 
+/* --- checkpoints -------------------------------------------------------- */
+
+/*
+ * Run the calling thread under SCHED_BATCH where there is one (Linux): a
+ * batch thread gets its fair share of the CPU but does not preempt the
+ * running thread when it wakes.  When the loop and the writer share a
+ * core, the loop's first submit would otherwise switch to the writer at
+ * once, which commits that single turn, and under load every commit
+ * holds a few turns at the cost of a whole transaction each.  Instead
+ * the writer runs when the loop yields, with everything it submitted.
+ * Nothing changes with a core to spare, nor for latency when idle.  The
+ * checkpointer runs so too: its copying waits for the loop to yield.
+ */
+static void
+batch_priority(void)
+{
+#ifdef STORE_SCHED_BATCH
+	struct sched_param sp = {.sched_priority = 0};
+
+	pthread_setschedparam(pthread_self(), STORE_SCHED_BATCH, &sp);
+#endif
+}
+
+/* sqlite3_wal_hook() on the writer's connection: runs after each commit.
+ * Installing it also turns SQLite's own auto-checkpoint off there, which
+ * would otherwise run inside COMMIT, before the batch is reported. */
+static int
+on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *st = arg;
+
+	(void)db;
+	(void)name;
+	st->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/* Ask the checkpointer for a pass.  Call with the lock held. */
+static void
+ask_checkpoint(struct store *st)
+{
+	st->ckpt_request = true;
+	pthread_cond_signal(&st->ckpt_work);
+}
+
+/* A checkpoint ended (either thread).  Lock held. */
+static void
+checkpoint_done(struct store *st)
+{
+	st->ckpt_active = false;
+	st->ckpt_passes++;
+	pthread_cond_broadcast(&st->ckpt_idle);
+}
+
+/*
+ * Checkpoint on the writer's own connection.  With no commit running,
+ * a passive checkpoint copies every frame left (unless a reader still
+ * uses an old snapshot), and the next commit starts the WAL over.  Called
+ * with the lock held and ckpt_active false; returns with it released.
+ */
+static void
+writer_checkpoint(struct store *st)
+{
+	st->ckpt_active = true; /* the checkpointer waits for us */
+	st->ckpt_request = false;
+	pthread_mutex_unlock(&st->lock);
+
+	sqlite3_wal_checkpoint_v2(st->writer.db, NULL,
+				  SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	pthread_mutex_lock(&st->lock);
+	checkpoint_done(st);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/*
+ * After a batch was committed and reported; 'frames' is the WAL's length
+ * in pages.  Every ckpt_pages new pages the checkpointer makes a pass in
+ * the background.  Under constant load a pass never finds the WAL quiet
+ * (commits go on while it copies), so the WAL would never start over.
+ * At wal_max_pages the writer asks for one more pass and, once that pass
+ * is over, copies what it left (the pages committed while it ran) on its
+ * own connection, which holds up the next batch for that short copy and
+ * two fsyncs.  At twice wal_max_pages (the checkpointer cannot keep up)
+ * it waits for the pass in progress and finishes all the rest.  If even
+ * that does not reset the WAL (a reader holds an old snapshot), it tries
+ * again ckpt_pages pages later.
+ */
+static void
+after_commit(struct store *st, int frames)
+{
+	bool full = frames >= 2 * st->wal_max_pages;
+
+	if (frames < st->wal_seen) { /* the WAL started over */
+		st->ckpt_asked_at = 0;
+		st->wal_retry_at = st->wal_max_pages;
+		st->final_asked = false;
+	}
+	st->wal_seen = frames;
+	pthread_mutex_lock(&st->lock);
+	if (frames >= st->wal_retry_at) {
+		while (full && st->ckpt_active)
+			pthread_cond_wait(&st->ckpt_idle, &st->lock);
+		if (!st->ckpt_active &&
+		    (full || (st->final_asked &&
+			      st->ckpt_passes >= st->final_passes))) {
+			st->wal_retry_at = frames + st->ckpt_pages;
+			st->final_asked = false;
+			writer_checkpoint(st); /* unlocks */
+			return;
+		}
+		if (!st->final_asked) {
+			st->final_asked = true;
+			/* a pass under way is not the one asked for */
+			st->final_passes =
+				st->ckpt_passes + (st->ckpt_active ? 2 : 1);
+			st->ckpt_asked_at = frames;
+			ask_checkpoint(st);
+		}
+	} else if (frames - st->ckpt_asked_at >= st->ckpt_pages) {
+		st->ckpt_asked_at = frames;
+		ask_checkpoint(st);
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void *
+ckpt_main(void *arg)
+{
+	struct store *st = arg;
+
+	batch_priority();
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		if (st->ckpt_stop)
+			break;
+		if (!st->ckpt_request || st->ckpt_active) {
+			pthread_cond_wait(&st->ckpt_work, &st->lock);
+			continue;
+		}
+		st->ckpt_request = false;
+		st->ckpt_active = true;
+		pthread_mutex_unlock(&st->lock);
+
+		/* Passive: never blocks the writer.  A failure (I/O, full
+		 * disk) loses nothing: the frames stay in the WAL and the
+		 * next pass copies them. */
+		sqlite3_wal_checkpoint_v2(st->ckpt.db, NULL,
+					  SQLITE_CHECKPOINT_PASSIVE, NULL,
+					  NULL);
+
+		pthread_mutex_lock(&st->lock);
+		checkpoint_done(st);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+/* --- the writer thread -------------------------------------------------- */
+
+/*
+ * Wait for turns.  When the last batch left pages in the WAL and nothing
+ * comes for idle_ckpt_ms, ask once for a checkpoint: the writer is quiet,
+ * so the pass copies the whole WAL and the next commit starts it over.
+ * Called and returns with the lock held.
+ */
+static void
+wait_for_work(struct store *st)
+{
+	struct timespec until;
+
+	if (!st->wal_dirty) {
+		pthread_cond_wait(&st->work, &st->lock);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += st->idle_ckpt_ms / 1000;
+	until.tv_nsec += (long)(st->idle_ckpt_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	if (pthread_cond_timedwait(&st->work, &st->lock, &until) == ETIMEDOUT &&
+	    st->head == NULL) {
+		st->wal_dirty = false;
+		ask_checkpoint(st);
+	}
+}
+
 static void *
 writer_main(void *arg)
 {
 	struct store *st = arg;
 	struct qturn *batch;
 
+	batch_priority();
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		if (st->head == NULL) {
 			if (st->stop)
 				break;
-			pthread_cond_wait(&st->work, &st->lock);
+			wait_for_work(st);
 			continue;
 		}
 		batch = take_batch(st);
@@ -747,6 +1040,10 @@ writer_main(void *arg)
 		finish_batch(st, &st->writer, batch);
 		if (st->notify)
 			st->notify(st->notify_arg);
+		/* Checkpoints come after the notify: the turns just
+		 * committed are answered first. */
+		st->wal_dirty = true;
+		after_commit(st, st->wal_frames);
 
 		pthread_mutex_lock(&st->lock);
 		st->busy = false;
@@ -756,11 +1053,76 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* Start a thread with every signal blocked: signals go to the loop. */
+static int
+start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+/*
+ * The writer's connection only.  The WAL hook replaces SQLite's
+ * auto-checkpoint (see after_commit).  CHECK constraints are not
+ * evaluated: the only ones are the IN lists on messages.role and
+ * escalations.status, which SQLite checks by building a temporary index
+ * for every row inserted, and the writer's values there are constants of
+ * this file.  Other connections (the sqlite3 shell) still check them.
+ */
+static int
+writer_settings(struct store *st, struct bot_err *err)
+{
+	sqlite3_wal_hook(st->writer.db, on_wal_commit, st);
+	if (sqlite3_exec(st->writer.db, "PRAGMA ignore_check_constraints = ON",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return bot_errf(err, "cannot open database '%s': %s", st->path,
+				sqlite3_errmsg(st->writer.db));
+	return 0;
+}
+
+/* Open the checkpointer's connection and start it. */
+static int
+start_checkpointer(struct store *st, struct bot_err *err)
+{
+	int rc;
+
+	if (conn_open(&st->ckpt, st->path, &st->opt, err) < 0)
+		return -1;
+	st->ckpt_stop = false;
+	rc = start_thread(&st->ckpt_thread, ckpt_main, st);
+	if (rc != 0) {
+		conn_close(&st->ckpt);
+		return bot_errf(err,
+				"cannot start the database checkpointer: %s",
+				strerror(rc));
+	}
+	st->ckpt_running = true;
+	return 0;
+}
+
+static void
+stop_checkpointer(struct store *st)
+{
+	if (!st->ckpt_running)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->ckpt_stop = true;
+	pthread_cond_signal(&st->ckpt_work);
+	pthread_mutex_unlock(&st->lock);
+	pthread_join(st->ckpt_thread, NULL);
+	st->ckpt_running = false;
+}
+
 int
 store_start_writer(struct store *st, store_notify_fn *fn, void *arg,
 		   struct bot_err *err)
 {
-	sigset_t all, old;
 	int rc;
 
 	if (st->writer_running)
@@ -773,20 +1135,24 @@ store_start_writer(struct store *st, store_notify_fn *fn, void *arg,
 				st->path);
 	if (conn_open(&st->writer, st->path, &st->opt, err) < 0)
 		return -1;
-	if (conn_prepare(&st->writer, st->path, err) < 0)
+	if (conn_prepare(&st->writer, st->path, err) < 0 ||
+	    writer_settings(st, err) < 0)
+		goto fail;
+	st->wal_frames = st->wal_seen = st->ckpt_asked_at = 0;
+	st->final_asked = false;
+	st->wal_retry_at = st->wal_max_pages;
+	st->wal_dirty = false;
+	if (start_checkpointer(st, err) < 0)
 		goto fail;
 	st->notify = fn;
 	st->notify_arg = arg;
 	st->stop = false;
-
-	/* Signals go to the loop thread, never to the writer. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&st->thread, NULL, writer_main, st);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = start_thread(&st->thread, writer_main, st);
 	if (rc != 0) {
 		bot_errf(err, "cannot start the database writer: %s",
 			 strerror(rc));
+		stop_checkpointer(st);
+		conn_close(&st->ckpt);
 		goto fail;
 	}
 	st->writer_running = true;
@@ -989,18 +1355,33 @@ store_schema_version(struct store *st)
 
 /* --- open and close ----------------------------------------------------- */
 
+/* The writer's idle wait is timed on the monotonic clock. */
+static void
+init_monotonic_cond(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
 static void
 store_free(struct store *st)
 {
 	struct qturn *q, *next;
 
 	conn_close(&st->writer);
+	conn_close(&st->ckpt);
 	conn_close(&st->main);
 	for (q = st->head; q != NULL; q = next) {
 		next = q->next;
 		free(q);
 	}
 	free(st->done);
+	pthread_cond_destroy(&st->ckpt_work);
+	pthread_cond_destroy(&st->ckpt_idle);
 	pthread_cond_destroy(&st->idle);
 	pthread_cond_destroy(&st->work);
 	pthread_mutex_destroy(&st->lock);
@@ -1019,13 +1400,27 @@ store_open(const char *path, const struct store_options *opt,
 		opt = &defaults;
 	if (make_parent(path, err) < 0)
 		return NULL;
+	tune_sqlite();
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->opt = *opt;
 	st->queue_max = opt->queue_max ? opt->queue_max : STORE_QUEUE_DEFAULT;
+	st->ckpt_pages =
+		opt->ckpt_pages > 0 ? opt->ckpt_pages : STORE_CKPT_PAGES;
+	if (st->ckpt_pages > STORE_PAGES_MAX)
+		st->ckpt_pages = STORE_PAGES_MAX;
+	st->wal_max_pages = opt->wal_max_pages > 0
+				    ? opt->wal_max_pages
+				    : STORE_WAL_MAX_RATIO * st->ckpt_pages;
+	if (st->wal_max_pages > 4 * STORE_PAGES_MAX)
+		st->wal_max_pages = 4 * STORE_PAGES_MAX;
+	st->idle_ckpt_ms =
+		opt->idle_ckpt_ms > 0 ? opt->idle_ckpt_ms : STORE_IDLE_CKPT_MS;
 	pthread_mutex_init(&st->lock, NULL);
-	pthread_cond_init(&st->work, NULL);
+	init_monotonic_cond(&st->work);
 	pthread_cond_init(&st->idle, NULL);
+	pthread_cond_init(&st->ckpt_work, NULL);
+	pthread_cond_init(&st->ckpt_idle, NULL);
 	if (conn_open(&st->main, path, opt, err) < 0 ||
 	    migrate(&st->main, path, err) < 0 ||
 	    conn_prepare(&st->main, path, err) < 0) {
@@ -1049,5 +1444,6 @@ store_close(struct store *st)
 		pthread_join(st->thread, NULL);
 		st->writer_running = false;
 	}
+	stop_checkpointer(st);
 	store_free(st);
 }

@@ -9,12 +9,14 @@
  * onto a done list and calls the notify function, which the server uses to
  * wake its loop (lws_cancel_service).  The server then takes the results
  * with store_take_done() and only then sends the replies, so an answered
- * message is already on disk.
+ * message is already on disk.  A checkpointer thread, started with the
+ * writer, copies the WAL into the database in the background.
  *
  * Thread rules: store_submit_turn() and store_take_done() are called by one
- * thread (the loop); the notify function runs on the writer thread.  Every
- * other function is for one thread with no writer running (offline commands,
- * tests, start-up).
+ * thread (the loop); the notify function runs on the writer thread (under
+ * SCHED_BATCH on Linux, so that waking it does not preempt the loop).
+ * Every other function is for one thread with no writer running (offline
+ * commands, tests, start-up).
  */
 #ifndef BOT_STORE_H
 #define BOT_STORE_H
@@ -30,6 +32,15 @@ struct store_options {
 	bool sync_full;	  /* PRAGMA synchronous=FULL, else NORMAL */
 	int max_mb;	  /* cap the file (max_page_count); 0 = none */
 	size_t queue_max; /* writer queue limit in turns; 0 = 65536 */
+	/* WAL checkpoints while the writer runs (0 = the default; tests and
+	 * storebench change them).  A checkpointer thread copies the WAL
+	 * into the database every ckpt_pages pages of WAL and after the
+	 * writer has been idle for idle_ckpt_ms; when the WAL reaches
+	 * wal_max_pages all the same, the writer finishes the checkpoint
+	 * itself so that the WAL starts over. */
+	int ckpt_pages;	   /* default 1024 */
+	int wal_max_pages; /* default 4 * ckpt_pages */
+	int idle_ckpt_ms;  /* default 100 */
 };
 
 /* One buyer message and what the bot did with it.  All strings borrowed

@@ -12,12 +12,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
 
 void suite_store(void);
 
-#define WRITER_TURNS 5000
+#define WRITER_TURNS	   5000
+#define STORE_TEST_VERSION 2 /* the schema version this store migrates to */
 
 static char tmpdir[64];
 
@@ -151,7 +153,7 @@ test_open(void)
 	CHECK(st != NULL);
 	if (st == NULL)
 		return;
-	CHECK_INT(store_schema_version(st), 1);
+	CHECK_INT(store_schema_version(st), STORE_TEST_VERSION);
 	CHECK_INT(store_counts(st, &c, &err), 0);
 	CHECK_INT(c.conversations, 0);
 	CHECK_INT(c.messages, 0);
@@ -170,20 +172,20 @@ test_open(void)
 
 		sample_turn(&t, "b1", 1000);
 		CHECK_INT(store_write_turn(st, &t, &err), 0);
-		CHECK_INT(store_schema_version(st), 1);
+		CHECK_INT(store_schema_version(st), STORE_TEST_VERSION);
 		store_close(st);
 	}
 	st = store_open(path, NULL, &err);
 	CHECK(st != NULL);
 	if (st != NULL) {
-		CHECK_INT(store_schema_version(st), 1);
+		CHECK_INT(store_schema_version(st), STORE_TEST_VERSION);
 		CHECK_INT(store_counts(st, &c, &err), 0);
 		CHECK_INT(c.conversations, 1);
 		CHECK_INT(c.messages, 2);
 		store_close(st);
 	}
 	db = sql_open(path);
-	CHECK_INT(sql_int(db, "PRAGMA user_version", NULL), 1);
+	CHECK_INT(sql_int(db, "PRAGMA user_version", NULL), STORE_TEST_VERSION);
 	sqlite3_close(db);
 	free(path);
 
@@ -205,8 +207,8 @@ test_open(void)
 		strbuf_init(&sb);
 		strbuf_addf(&sb,
 			    "database '%s' has schema version 99, "
-			    "this xiaoer knows 1",
-			    path);
+			    "this xiaoer knows %d",
+			    path, STORE_TEST_VERSION);
 		expect = sb.buf;
 	}
 	CHECK_STR(err.msg, expect);
@@ -565,6 +567,25 @@ test_writer(void)
 
 		CHECK_INT(sql_int(db, "SELECT sum(turns) FROM conversations",
 				  NULL),
+			  WRITER_TURNS);
+		/* The writer's lines: each buyer line followed at once by
+		 * its reply, roles and columns as store_write_turn() has
+		 * them (store-2.3). */
+		CHECK_INT(
+			sql_int(db,
+				"SELECT count(*) FROM messages WHERE role = ?1",
+				"buyer"),
+			WRITER_TURNS);
+		CHECK_INT(sql_int(db,
+				  "SELECT count(*) FROM messages b"
+				  " JOIN messages r ON r.id = b.id + 1"
+				  " WHERE b.role = 'buyer' AND r.role = 'bot'"
+				  "  AND r.buyer = b.buyer AND r.msg_id IS NULL"
+				  "  AND r.text = ?1 AND r.at_ms = b.at_ms + 5"
+				  "  AND r.intent = b.intent AND r.script = "
+				  "b.script"
+				  "  AND b.text = '我要退款'",
+				  "亲, 已为您登记退款"),
 			  WRITER_TURNS);
 		sqlite3_close(db);
 	}
@@ -955,6 +976,375 @@ test_unmatched_groups(void)
 	store_close(st);
 }
 
+/* --- store-9: migrating a version 1 file ------------------------------- */
+
+/* Schema version 1 exactly as xiaoer created it (bot/store.c, migration
+ * 1), with rows of each kind: what a shop's existing file holds. */
+static const char v1_file[] =
+	"CREATE TABLE conversations ("
+	"  buyer TEXT PRIMARY KEY,"
+	"  state TEXT NOT NULL,"
+	"  misses INTEGER NOT NULL DEFAULT 0,"
+	"  last_intent TEXT,"
+	"  order_id TEXT,"
+	"  turns INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL"
+	");"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  buyer TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('buyer', 'bot', 'agent')),"
+	"  msg_id TEXT,"
+	"  text TEXT NOT NULL,"
+	"  intent TEXT,"
+	"  topic TEXT,"
+	"  action TEXT,"
+	"  script TEXT,"
+	"  at_ms INTEGER NOT NULL"
+	");"
+	"CREATE INDEX messages_buyer ON messages (buyer, id);"
+	"CREATE INDEX messages_at ON messages (at_ms);"
+	"CREATE TABLE unmatched ("
+	"  id INTEGER PRIMARY KEY,"
+	"  buyer TEXT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  normalized TEXT NOT NULL,"
+	"  at_ms INTEGER NOT NULL"
+	");"
+	"CREATE INDEX unmatched_normalized ON unmatched (normalized);"
+	"CREATE TABLE escalations ("
+	"  id INTEGER PRIMARY KEY,"
+	"  buyer TEXT NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (status IN ('pending', 'claimed', 'resolved',"
+	"                      'cancelled')),"
+	"  at_ms INTEGER NOT NULL"
+	");"
+	"CREATE INDEX escalations_status ON escalations (status, at_ms);"
+	"PRAGMA user_version = 1;"
+	"INSERT INTO conversations VALUES"
+	" ('b1', 'queued', 2, 'refund', 'O-9', 3, 1000, 3000),"
+	" ('b2', 'bot', 0, NULL, NULL, 1, 500, 500);"
+	"INSERT INTO messages (buyer, role, msg_id, text, intent, topic,"
+	"  action, script, at_ms) VALUES"
+	" ('b2', 'buyer', 'x1', '在吗', 'hello', 'smalltalk', 'reply',"
+	"  'hello@1', 500),"
+	" ('b2', 'bot', NULL, '亲, 在的', 'hello', 'smalltalk', 'reply',"
+	"  'hello@1', 501),"
+	" ('b1', 'buyer', 'y1', 'asdf', NULL, NULL, 'clarify', 'fallback@1',"
+	"  1000),"
+	" ('b1', 'buyer', 'y2', '转人工', 'human', 'human', 'escalate',"
+	"  'human@1', 2000),"
+	" ('b1', 'agent', NULL, '您好我是小美', NULL, NULL, NULL, NULL, 2500),"
+	" ('b1', 'buyer', 'y3', '我要退款', 'refund', 'aftersale', 'reply',"
+	"  'refund@3', 3000);"
+	"INSERT INTO unmatched (buyer, text, normalized, at_ms) VALUES"
+	" ('b1', 'asdf', 'asdf', 1000), ('b3', 'ASDF', 'asdf', 1100);"
+	"INSERT INTO escalations (buyer, reason, status, at_ms) VALUES"
+	" ('b1', 'request', 'claimed', 2000);";
+
+static void
+check_v1_rows(sqlite3 *db)
+{
+	char *s;
+
+	s = sql_text(db,
+		     "SELECT state || ',' || misses || ',' || last_intent"
+		     "  || ',' || order_id || ',' || turns || ','"
+		     "  || created_ms || ',' || updated_ms"
+		     " FROM conversations WHERE buyer = ?1",
+		     "b1");
+	CHECK_STR(s, "queued,2,refund,O-9,3,1000,3000");
+	free(s);
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM conversations WHERE buyer = ?1"
+			  " AND state = 'bot' AND misses = 0"
+			  " AND last_intent IS NULL AND order_id IS NULL"
+			  " AND turns = 1 AND created_ms = 500"
+			  " AND updated_ms = 500",
+			  "b2"),
+		  1);
+	s = sql_text(db,
+		     "SELECT group_concat(id || role || text, '|')"
+		     " FROM (SELECT * FROM messages WHERE id < ?1 ORDER BY id)",
+		     "7");
+	CHECK_STR(s, "1buyer在吗|2bot亲, 在的|3buyerasdf|4buyer转人工|"
+		     "5agent您好我是小美|6buyer我要退款");
+	free(s);
+	s = sql_text(db,
+		     "SELECT reason || ' ' || status FROM escalations"
+		     " WHERE buyer = ?1",
+		     "b1");
+	CHECK_STR(s, "request claimed");
+	free(s);
+}
+
+static void
+test_migrate_v1(void)
+{
+	struct store_counts c = {-1, -1, -1, -1};
+	struct bot_err err = {""};
+	struct buyer_lines b;
+	struct store_done done[4];
+	struct store_turn t;
+	struct store *st;
+	char *path, *s;
+	sqlite3 *db;
+
+	TEST("store-9.1");
+	path = tmp_path("v1.db");
+	db = sql_open(path);
+	CHECK_INT(
+		sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL),
+		SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, v1_file, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = store_open(path, NULL, &err);
+	CHECK(st != NULL);
+	if (st == NULL) {
+		fprintf(stderr, "test_store: %s\n", err.msg);
+		free(path);
+		return;
+	}
+	CHECK_INT(store_schema_version(st), STORE_TEST_VERSION);
+	CHECK_INT(store_counts(st, &c, &err), 0);
+	CHECK_INT(c.conversations, 2);
+	CHECK_INT(c.messages, 6);
+	CHECK_INT(c.unmatched, 2);
+	CHECK_INT(c.escalations, 1);
+	db = sql_open(path);
+	check_v1_rows(db);
+	sqlite3_close(db);
+
+	/* The readers see the same lines as before the migration. */
+	TEST("store-9.2");
+	memset(&b, 0, sizeof(b));
+	b.only_buyer = true;
+	CHECK_INT(store_foreach_buyer_message(st, 0, INT64_MAX, buyer_line_fn,
+					      &b),
+		  0);
+	CHECK(b.only_buyer);
+	CHECK_STR(b.seen, "b1:asdf@1000|b1:转人工@2000|b1:我要退款@3000|"
+			  "b2:在吗@500|");
+
+	/* The writer carries on the migrated conversation. */
+	TEST("store-9.3");
+	CHECK_INT(store_start_writer(st, NULL, NULL, &err), 0);
+	sample_turn(&t, "b1", 4000);
+	t.state = "agent";
+	CHECK_INT(store_submit_turn(st, &t), 0);
+	store_flush(st);
+	CHECK_INT(store_take_done(st, done, 4), 1);
+	CHECK(done[0].ok);
+	store_close(st);
+
+	TEST("store-9.4");
+	db = sql_open(path);
+	s = sql_text(db,
+		     "SELECT state || ',' || turns || ',' || created_ms"
+		     "  || ',' || updated_ms"
+		     " FROM conversations WHERE buyer = ?1",
+		     "b1");
+	CHECK_STR(s, "agent,4,1000,4000");
+	free(s);
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM conversations WHERE buyer = ?1"
+			  " AND turns = 1 AND updated_ms = 500",
+			  "b2"),
+		  1);
+	s = sql_text(db,
+		     "SELECT group_concat(id || role || text, '|')"
+		     " FROM (SELECT * FROM messages WHERE id < ?1 ORDER BY id)",
+		     "7");
+	CHECK_STR(s, "1buyer在吗|2bot亲, 在的|3buyerasdf|4buyer转人工|"
+		     "5agent您好我是小美|6buyer我要退款");
+	free(s);
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM messages WHERE id > 6"
+			  " AND buyer = ?1",
+			  "b1"),
+		  2);
+	/* What version 2 changed, and only that. */
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+			  "messages_buyer"),
+		  0);
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM sqlite_master WHERE type ="
+			  " 'index' AND name IN ('messages_at',"
+			  " 'unmatched_normalized', 'escalations_status')",
+			  NULL),
+		  3);
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM sqlite_master WHERE name = ?1"
+			  " AND sql LIKE '%WITHOUT ROWID%'",
+			  "conversations"),
+		  1);
+	CHECK_INT(sql_int(db, "PRAGMA user_version", NULL), STORE_TEST_VERSION);
+	sqlite3_close(db);
+	free(path);
+}
+
+/* --- store-10: checkpoints ---------------------------------------------- */
+
+static long long
+file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* The WAL header's checkpoint sequence number: it goes up each time the
+ * WAL starts over (https://sqlite.org/fileformat2.html#walformat). */
+static long long
+wal_sequence(const char *wal)
+{
+	unsigned char h[16];
+	FILE *f = fopen(wal, "rb");
+	long long v = -1;
+
+	if (f != NULL && fread(h, 1, sizeof(h), f) == sizeof(h))
+		v = (long long)h[12] << 24 | h[13] << 16 | h[14] << 8 | h[15];
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
+/* Submit 'n' turns, wait until they are written, take the results. */
+static int
+write_turns(struct store *st, int first, int n, const char *text)
+{
+	struct store_done done[64];
+	struct store_turn t;
+	char buyer[32];
+	int i, ok = 0;
+	size_t k, got;
+
+	for (i = first; i < first + n; i++) {
+		snprintf(buyer, sizeof(buyer), "b%d", i % 97);
+		sample_turn(&t, buyer, 1000 + i);
+		if (text != NULL)
+			t.text = t.reply = text;
+		if (store_submit_turn(st, &t) < 0)
+			return -1;
+	}
+	store_flush(st);
+	while ((got = store_take_done(st, done, ARRAY_SIZE(done))) > 0)
+		for (k = 0; k < got; k++)
+			ok += done[k].ok;
+	return ok;
+}
+
+/* Idle: a pass copies the WAL into the file, and the WAL starts over. */
+static void
+test_idle_checkpoint(void)
+{
+	const struct timespec pause = {.tv_nsec = 50 * 1000 * 1000};
+	struct store_options opt = {.idle_ckpt_ms = 20, .ckpt_pages = 1000000};
+	struct bot_err err = {""};
+	struct store *st;
+	char *path, *wal;
+	long long db0, seq;
+	int waited;
+
+	TEST("store-10.1");
+	path = tmp_path("idle.db");
+	wal = tmp_path("idle.db-wal");
+	st = store_open(path, &opt, &err);
+	CHECK(st != NULL);
+	if (st == NULL)
+		goto out;
+	CHECK_INT(store_start_writer(st, NULL, NULL, &err), 0);
+	db0 = file_size(path);
+	CHECK_INT(write_turns(st, 0, 300, NULL), 300);
+	seq = wal_sequence(wal);
+	CHECK(seq >= 0);
+	/* No pass is due by size (ckpt_pages is huge): only idleness. */
+	for (waited = 0; waited < 5000 && file_size(path) <= db0; waited += 50)
+		nanosleep(&pause, NULL);
+	CHECK(file_size(path) > db0);
+
+	/* The first commit after a whole pass starts the WAL over (the
+	 * pass may still be syncing when the file has grown). */
+	TEST("store-10.2");
+	for (waited = 0; waited < 5000 && wal_sequence(wal) == seq;
+	     waited += 50) {
+		nanosleep(&pause, NULL);
+		CHECK_INT(write_turns(st, 300 + waited / 50, 1, NULL), 1);
+	}
+	CHECK(wal_sequence(wal) > seq);
+	store_close(st);
+	st = store_open(path, NULL, &err);
+	CHECK(st != NULL);
+	if (st != NULL) {
+		struct store_counts c = {-1, -1, -1, -1};
+
+		CHECK_INT(store_counts(st, &c, &err), 0);
+		CHECK_INT(c.messages, 2 * (300 + waited / 50));
+		store_close(st);
+	}
+out:
+	free(wal);
+	free(path);
+}
+
+/*
+ * Constant load: the writer is never idle for idle_ckpt_ms, yet the WAL
+ * stays a small fraction of what goes through it.  Every turn carries
+ * 2 x 1.5 KB of text; the bound is loose because the checkpointer's
+ * fsyncs may be slow on a busy disk.
+ */
+#define WAL_TURNS 4000
+#define WAL_CHUNK 10
+
+static void
+test_wal_bounded(void)
+{
+	struct store_options opt = {
+		.ckpt_pages = 16, .wal_max_pages = 64, .idle_ckpt_ms = 600000};
+	struct bot_err err = {""};
+	struct store *st;
+	char *path, *wal, *text;
+	long long wal_max = 0, size;
+	int i, ok = 0;
+
+	TEST("store-11.1");
+	path = tmp_path("bounded.db");
+	wal = tmp_path("bounded.db-wal");
+	text = xmalloc(1501);
+	for (i = 0; i < 500; i++)
+		memcpy(text + 3 * i, "货", 3);
+	text[1500] = '\0';
+	st = store_open(path, &opt, &err);
+	CHECK(st != NULL);
+	if (st == NULL)
+		goto out;
+	CHECK_INT(store_start_writer(st, NULL, NULL, &err), 0);
+	for (i = 0; i < WAL_TURNS; i += WAL_CHUNK) {
+		ok += write_turns(st, i, WAL_CHUNK, text);
+		size = file_size(wal);
+		if (size > wal_max)
+			wal_max = size;
+	}
+	CHECK_INT(ok, WAL_TURNS);
+	store_close(st);
+	/* Everything went through the WAL into the file (3 KB a turn);
+	 * the WAL never held a quarter of it. */
+	CHECK(file_size(path) > WAL_TURNS * 3000LL);
+	CHECK(wal_max < WAL_TURNS * 3000LL / 4);
+	if (wal_max >= WAL_TURNS * 3000LL / 4)
+		fprintf(stderr, "test_store: the WAL reached %lld bytes\n",
+			wal_max);
+out:
+	free(text);
+	free(wal);
+	free(path);
+}
+
 void
 suite_store(void)
 {
@@ -971,5 +1361,8 @@ suite_store(void)
 	test_disk_full();
 	test_buyer_messages();
 	test_unmatched_groups();
+	test_migrate_v1();
+	test_idle_checkpoint();
+	test_wal_bounded();
 	remove_tree(tmpdir);
 }
