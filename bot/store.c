@@ -51,7 +51,7 @@
  *
  * Cost per turn.  Measured with tests/bench/storebench.c; the reasons
  * for the choices are next to them: schema version 2, writer_settings(),
- * tune_sqlite(), batch_priority(), ST_INSERT_EXCHANGE.
+ * tune_sqlite(), sched_policy(), linger(), ST_INSERT_EXCHANGE.
  */
 #include "store.h"
 #include "util.h"
