@@ -39,6 +39,7 @@ WSOBJ    := $(BUILD)/tests/ws_transcript.o $(BUILD)/tests/wsclient.o \
 WSBIN    := $(if $(wildcard tests/ws_transcript.c),$(BUILD)/tests/ws_transcript)
 EVOBJ    := $(BUILD)/tests/eval.o $(BUILD)/tests/evalmetrics.o
 BENCHOBJ := $(BUILD)/tests/bench/loadgen.o $(BUILD)/tests/bench/echo.o \
+            $(BUILD)/tests/bench/texts.o \
             $(BUILD)/tests/bench/matchbench.o
 BENCHOBJ += $(BUILD)/tests/bench/storebench.o
 BENCHBIN := $(BUILD)/bench/loadgen $(BUILD)/bench/echo \
@@ -81,6 +82,7 @@ $(BUILD)/tests/ws_transcript: $(WSOBJ) $(BUILD)/bot/util.o $(BUILD)/bot/text.o
 
 # The load client and the lws echo baseline of `make bench`.
 $(BUILD)/bench/loadgen: $(BUILD)/tests/bench/loadgen.o \
+                        $(BUILD)/tests/bench/texts.o \
                         $(BUILD)/tests/wsframe.o $(BUILD)/bot/util.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -90,12 +92,14 @@ $(BUILD)/bench/echo: $(BUILD)/tests/bench/echo.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # What one message costs the decision core (matching, full turn), in µs.
-$(BUILD)/bench/matchbench: $(BUILD)/tests/bench/matchbench.o $(LIBOBJ)
+$(BUILD)/bench/matchbench: $(BUILD)/tests/bench/matchbench.o \
+                           $(BUILD)/tests/bench/texts.o $(LIBOBJ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The SQLite writer alone, driven as the server drives it.
-$(BUILD)/bench/storebench: $(BUILD)/tests/bench/storebench.o $(LIBOBJ)
+$(BUILD)/bench/storebench: $(BUILD)/tests/bench/storebench.o \
+                           $(BUILD)/tests/bench/texts.o $(LIBOBJ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -134,10 +138,10 @@ valgrind:
 lint:
 	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \
 	  --inline-suppr -I bot bot tests
-	clang-format --dry-run --Werror bot/*.[ch] tests/*.[ch] tests/bench/*.c
+	clang-format --dry-run --Werror bot/*.[ch] tests/*.[ch] tests/bench/*.[ch]
 
 format:
-	clang-format -i bot/*.[ch] tests/*.[ch] tests/bench/*.c
+	clang-format -i bot/*.[ch] tests/*.[ch] tests/bench/*.[ch]
 
 check-data: all
 	./$(BUILD)/xiaoer check -c $(CONF)

@@ -57,6 +57,7 @@
 
 #include "../../bot/util.h"
 #include "../wsframe.h"
+#include "texts.h"
 
 #define LG_MAX_CONNS	 20000
 #define LG_RX_BUF	 (256 * 1024)
@@ -210,41 +211,6 @@ struct lg {
 };
 
 static volatile sig_atomic_t interrupted;
-
-static const char *const builtin_texts[] = {
-	"我的快递到哪了",
-	"什么时候发货",
-	"在吗",
-	"怎么退货",
-	"转人工",
-	"优惠券怎么用",
-	"亲，今天下单什么时候能到",
-	"物流三天没动了",
-	"能便宜点吗",
-	"有赠品吗",
-	"双十一有什么活动",
-	"满减怎么算的",
-	"发什么快递",
-	"可以指定顺丰吗",
-	"我要退款",
-	"退款多久到账",
-	"收到的东西坏了",
-	"发错货了",
-	"尺码怎么选",
-	"165斤穿多大",
-	"还有货吗",
-	"什么时候补货",
-	"能改地址吗",
-	"订单号 123456789012345",
-	"发票怎么开",
-	"质量怎么样",
-	"是正品吗",
-	"能开发票吗",
-	"你好",
-	"谢谢",
-	"付款了怎么还没发货",
-	"七天无理由吗",
-};
 
 static int64_t
 now_us(void)
@@ -514,52 +480,21 @@ add_text(struct lg *lg, const char *s, size_t len)
 	strbuf_release(&sb);
 }
 
-/*
- * One message per line.  A line with tabs is a TSV row whose third column
- * is the message (tests/corpus/messages.tsv); a first row whose third
- * column is "text" is its header.  Empty lines and "#" lines are skipped.
- */
+/* The messages of 'path' (texts.h says which lines count). */
 static int
 load_texts(struct lg *lg, const char *path)
 {
-	size_t len;
-	char *data = util_read_file(path, &len), *line, *next;
-	int lineno = 0;
+	char **v;
+	long n = bench_texts_read(path, SIZE_MAX, &v), i;
 
-	if (data == NULL) {
+	if (n < 0) {
 		fprintf(stderr, "loadgen: cannot read '%s': %s\n", path,
 			strerror(errno));
 		return -1;
 	}
-	for (line = data; line < data + len; line = next) {
-		char *eol = strchr(line, '\n'), *tab, *s = line;
-
-		if (eol == NULL)
-			eol = data + len;
-		next = eol + 1;
-		*eol = '\0';
-		if (eol > line && eol[-1] == '\r')
-			eol[-1] = '\0';
-		lineno++;
-		if (line[0] == '#')
-			continue;
-		tab = strchr(line, '\t');
-		if (tab != NULL) {
-			s = strchr(tab + 1, '\t');
-			if (s == NULL)
-				continue;
-			s++;
-			tab = strchr(s, '\t');
-			if (tab != NULL)
-				*tab = '\0';
-			if (lineno == 1 && strcmp(s, "text") == 0)
-				continue;
-		}
-		if (s[0] == '\0' || s[0] == '#')
-			continue;
-		add_text(lg, s, strlen(s));
-	}
-	free(data);
+	for (i = 0; i < n; i++)
+		add_text(lg, v[i], strlen(v[i]));
+	bench_texts_free(v, (size_t)n);
 	if (lg->ntexts == 0) {
 		fprintf(stderr, "loadgen: no messages in '%s'\n", path);
 		return -1;
@@ -2147,9 +2082,9 @@ main(int argc, char **argv)
 		if (load_texts(lg, lg->o.texts) < 0)
 			return 1;
 	} else {
-		for (i = 0; i < (int)ARRAY_SIZE(builtin_texts); i++)
-			add_text(lg, builtin_texts[i],
-				 strlen(builtin_texts[i]));
+		for (i = 0; i < (int)bench_nbuiltin; i++)
+			add_text(lg, bench_builtin_texts[i],
+				 strlen(bench_builtin_texts[i]));
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

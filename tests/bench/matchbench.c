@@ -18,6 +18,7 @@
  * --json adds one line with every number, for bench.sh.  No socket, no
  * database: CPU only.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "../../bot/intents.h"
 #include "../../bot/text.h"
 #include "../../bot/util.h"
+#include "texts.h"
 
 #define MB_MAX_TEXT 8192 /* bytes of one message; longer ones are left out */
 
@@ -94,49 +96,30 @@ quantile(const double *v, size_t n, double q)
 	return v[(i > n ? n : i) - 1];
 }
 
-/* The last tab-separated column of the line [line, end). */
-static const char *
-last_column(const char *line, const char *end)
-{
-	const char *p;
-
-	for (p = end; p > line; p--)
-		if (p[-1] == '\t')
-			return p;
-	return line;
-}
-
-/* One message per line; a TSV line gives its last column; '#' comments.
- * Empty lines, and lines that are not valid UTF-8 (the server refuses
- * them), are left out. */
+/* The messages of the texts file (texts.h says which lines count), less
+ * those the server would refuse: over MB_MAX_TEXT bytes or not valid
+ * UTF-8. */
 static int
 read_texts(struct bench *b)
 {
-	size_t cap = 0, len;
-	char *text = util_read_file(b->o.texts, NULL), *line, *end;
-	const char *col;
+	char **v;
+	long n = bench_texts_read(b->o.texts, SIZE_MAX, &v), i;
+	size_t len;
 
-	if (text == NULL) {
+	if (n < 0) {
 		fprintf(stderr, "matchbench: cannot read '%s'\n", b->o.texts);
 		return -1;
 	}
-	for (line = text; *line; line = *end ? end + 1 : end) {
-		end = line + strcspn(line, "\n");
-		col = last_column(line, end);
-		len = (size_t)(end - col);
-		if (line[0] == '#' || len == 0 || len > MB_MAX_TEXT ||
-		    !text_valid_utf8(col, len))
+	b->v = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*b->v));
+	for (i = 0; i < n; i++) {
+		len = strlen(v[i]);
+		if (len > MB_MAX_TEXT || !text_valid_utf8(v[i], len))
 			continue;
-		if (b->n == cap) {
-			cap = cap ? cap * 2 : 1024;
-			b->v = xrealloc(b->v, cap * sizeof(*b->v));
-		}
-		memset(&b->v[b->n], 0, sizeof(b->v[0]));
-		b->v[b->n].text = xstrndup(col, len);
+		b->v[b->n].text = xstrndup(v[i], len);
 		b->v[b->n].len = len;
 		b->n++;
 	}
-	free(text);
+	bench_texts_free(v, (size_t)n);
 	return b->n ? 0 : -1;
 }
 

@@ -49,6 +49,7 @@
 #include "../../bot/dialog.h"
 #include "../../bot/store.h"
 #include "../../bot/util.h"
+#include "texts.h"
 
 #define SB_POOL_MAX	 512   /* distinct turns prepared */
 #define SB_TAKE		 64    /* results per store_take_done(), as server.c */
@@ -57,37 +58,6 @@
 #define SB_CORPUS	 "tests/corpus/messages.tsv"
 #define SB_SAMPLE_EVERY	 1024 /* turns between WAL size samples */
 #define SB_DEFAULT_TURNS 100000
-
-static const char *const builtin_texts[] = {
-	"我的快递到哪了",
-	"什么时候发货",
-	"在吗",
-	"怎么退货",
-	"转人工",
-	"优惠券怎么用",
-	"亲，今天下单什么时候能到",
-	"物流三天没动了",
-	"能便宜点吗",
-	"有赠品吗",
-	"双十一有什么活动",
-	"满减怎么算的",
-	"发什么快递",
-	"可以指定顺丰吗",
-	"我要退款",
-	"退款多久到账",
-	"收到的东西坏了",
-	"发错货了",
-	"尺码怎么选",
-	"165斤穿多大",
-	"还有货吗",
-	"能改地址吗",
-	"订单号 123456789012345",
-	"发票怎么开",
-	"是正品吗",
-	"付款了怎么还没发货",
-	"七天无理由吗",
-	"asdf qwer",
-};
 
 /* One prepared turn: owned copies of what dialog_handle() decided. */
 struct sb_turn {
@@ -152,44 +122,6 @@ dup_or_null(const char *s)
 
 /* --- the pool of turns ------------------------------------------------ */
 
-/* The text of one input line: a TSV line gives its third column. */
-static char *
-line_text(char *line)
-{
-	char *tab = strchr(line, '\t'), *end;
-
-	if (tab != NULL) {
-		tab = strchr(tab + 1, '\t');
-		if (tab == NULL)
-			return NULL;
-		line = tab + 1;
-	}
-	end = line + strcspn(line, "\r\n");
-	*end = '\0';
-	if (line[0] == '\0' || line[0] == '#')
-		return NULL;
-	return line;
-}
-
-/* Read up to SB_POOL_MAX texts from 'path'; 0 when it cannot be read. */
-static size_t
-read_texts(const char *path, char **out)
-{
-	char line[4096], *t;
-	size_t n = 0;
-	FILE *f = fopen(path, "r");
-
-	if (f == NULL)
-		return 0;
-	while (n < SB_POOL_MAX && fgets(line, sizeof(line), f) != NULL) {
-		t = line_text(line);
-		if (t != NULL)
-			out[n++] = xstrdup(t);
-	}
-	fclose(f);
-	return n;
-}
-
 static void
 keep_turn(struct sb_turn *p, const struct dialog_turn *dt,
 	  const struct conversation *c, const char *text)
@@ -215,7 +147,7 @@ keep_turn(struct sb_turn *p, const struct dialog_turn *dt,
 static size_t
 make_pool(const struct sb_opts *o, struct sb_turn *pool)
 {
-	char *texts[SB_POOL_MAX];
+	char **texts = NULL;
 	struct bot_err err = {""};
 	struct dialog_policy pol;
 	struct dialog_turn dt;
@@ -223,22 +155,28 @@ make_pool(const struct sb_opts *o, struct sb_turn *pool)
 	struct dialog_input in;
 	struct content *ct;
 	size_t n, i, k = 0;
+	long got;
 
 	ct = content_load(o->content, &err);
 	if (ct == NULL) {
 		fprintf(stderr, "storebench: %s\n", err.msg);
 		return 0;
 	}
-	n = read_texts(o->texts ? o->texts : SB_CORPUS, texts);
-	if (n == 0 && o->texts != NULL) {
+	got = bench_texts_read(o->texts ? o->texts : SB_CORPUS, SB_POOL_MAX,
+			       &texts);
+	if (got <= 0 && o->texts != NULL) {
 		fprintf(stderr, "storebench: cannot read '%s'\n", o->texts);
+		bench_texts_free(texts, 0);
 		content_free(ct);
 		return 0;
 	}
-	for (i = 0; n == 0 && i < ARRAY_SIZE(builtin_texts); i++)
-		texts[i] = xstrdup(builtin_texts[i]);
-	if (n == 0)
-		n = ARRAY_SIZE(builtin_texts);
+	n = got > 0 ? (size_t)got : 0;
+	if (n == 0) { /* no corpus here: the built-in lines */
+		free(texts);
+		texts = xmalloc(bench_nbuiltin * sizeof(*texts));
+		for (n = 0; n < bench_nbuiltin; n++)
+			texts[n] = xstrdup(bench_builtin_texts[n]);
+	}
 	dialog_policy_init(&pol);
 	dialog_turn_init(&dt);
 	for (i = 0; i < n; i++) {
@@ -248,8 +186,8 @@ make_pool(const struct sb_opts *o, struct sb_turn *pool)
 		in.len = strlen(texts[i]);
 		if (dialog_handle(ct, &pol, &c, &in, util_now_ms(), &dt) == 0)
 			keep_turn(&pool[k++], &dt, &c, texts[i]);
-		free(texts[i]);
 	}
+	bench_texts_free(texts, n);
 	dialog_turn_release(&dt);
 	content_free(ct);
 	return k;
