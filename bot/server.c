@@ -60,7 +60,7 @@ struct pending {
 	char reply_to[64];
 	char sender[64];
 	size_t nframes;
-	struct strbuf frames[2];
+	struct outmsg *frames[2]; /* owned until queued on the session */
 };
 
 /*
@@ -98,7 +98,7 @@ pending_free(struct pending *p)
 	size_t i;
 
 	for (i = 0; i < p->nframes; i++)
-		strbuf_release(&p->frames[i]);
+		outmsg_free(p->frames[i]);
 	free(p);
 }
 
@@ -282,8 +282,10 @@ fill_turn(struct store_turn *t, const struct conversation *c,
 	t->order_id = c->order_id[0] ? c->order_id : NULL;
 }
 
+/* The frames are formatted in the vhd's reused buffer and copied once
+ * into their out-queue messages: no buffer grows per reply. */
 static struct pending *
-make_pending(struct session *pss, const struct inbound *in,
+make_pending(struct vhd *vhd, struct session *pss, const struct inbound *in,
 	     const struct dialog_turn *dt, const char *sender,
 	     const struct conversation *c)
 {
@@ -311,15 +313,15 @@ make_pending(struct session *pss, const struct inbound *in,
 	}
 	r.buttons = btn;
 	r.nbuttons = i;
-	strbuf_init(&p->frames[0]);
-	protocol_format_reply(&p->frames[0], &r);
-	p->nframes = 1;
+	strbuf_reset(&vhd->frame);
+	protocol_format_reply(&vhd->frame, &r);
+	p->frames[p->nframes++] = outmsg_new(vhd->frame.buf, vhd->frame.len);
 	if (dt->new_escalation) {
-		strbuf_init(&p->frames[1]);
-		protocol_format_status(&p->frames[1],
-				       dialog_state_name(c->state), -1, -1,
-				       sender);
-		p->nframes = 2;
+		strbuf_reset(&vhd->frame);
+		protocol_format_status(&vhd->frame, dialog_state_name(c->state),
+				       -1, -1, sender);
+		p->frames[p->nframes++] =
+			outmsg_new(vhd->frame.buf, vhd->frame.len);
 	}
 	return p;
 }
@@ -408,7 +410,7 @@ handle_frame(struct vhd *vhd, struct session *pss, const char *msg, size_t len)
 				sender);
 		goto out;
 	}
-	p = make_pending(pss, &in, &vhd->turn, sender, c);
+	p = make_pending(vhd, pss, &in, &vhd->turn, sender, c);
 	strbuf_init(&textbuf);
 	fill_turn(&t, c, &in, &vhd->turn, now, &textbuf);
 	t.user = p;
@@ -453,9 +455,10 @@ deliver_done(struct vhd *vhd)
 				bad = session_send(s, vhd->frame.buf,
 						   vhd->frame.len);
 			} else {
-				for (j = 0; j < p->nframes && !bad; j++)
-					bad = session_send(s, p->frames[j].buf,
-							   p->frames[j].len);
+				for (j = 0; j < p->nframes && !bad; j++) {
+					bad = session_queue(s, p->frames[j]);
+					p->frames[j] = NULL;
+				}
 			}
 			if (bad) {
 				lwsl_warn(

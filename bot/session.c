@@ -115,22 +115,49 @@ session_receive(struct session *s, void *in, size_t len, bool final,
 	return SESSION_RX_MESSAGE;
 }
 
-int
-session_send(struct session *s, const char *json, size_t len)
+struct outmsg *
+outmsg_new(const char *json, size_t len)
 {
-	struct outmsg *m;
+	struct outmsg *m = xmalloc(sizeof(*m) + LWS_PRE + len);
 
-	if (s->outq.count >= s->limits->outq_max ||
-	    s->outq_bytes + len > s->limits->outq_max_bytes)
-		return -1;
-	m = xmalloc(sizeof(*m) + LWS_PRE + len);
 	memset(&m->list, 0, sizeof(m->list));
 	m->len = len;
 	memcpy(m->buf + LWS_PRE, json, len);
+	return m;
+}
+
+void
+outmsg_free(struct outmsg *m)
+{
+	free(m);
+}
+
+static bool
+over_limits(const struct session *s, size_t len)
+{
+	return s->outq.count >= s->limits->outq_max ||
+	       s->outq_bytes + len > s->limits->outq_max_bytes;
+}
+
+int
+session_queue(struct session *s, struct outmsg *m)
+{
+	if (over_limits(s, m->len)) {
+		free(m);
+		return -1;
+	}
 	lws_dll2_add_tail(&m->list, &s->outq);
-	s->outq_bytes += len;
+	s->outq_bytes += m->len;
 	lws_callback_on_writable(s->wsi);
 	return 0;
+}
+
+int
+session_send(struct session *s, const char *json, size_t len)
+{
+	if (over_limits(s, len))
+		return -1;
+	return session_queue(s, outmsg_new(json, len));
 }
 
 int

@@ -71,8 +71,18 @@ enum session_rx session_receive(struct session *s, void *in, size_t len,
 				bool final, char *scratch, char **msg,
 				size_t *msg_len);
 
-/* Queue one text frame.  Returns -1 when the queue is over its limits:
- * the peer is not reading, and the caller must drop it. */
+/* One text frame ready to queue: the JSON with LWS_PRE bytes of headroom
+ * before it, in one allocation.  Whoever holds it owns it. */
+struct outmsg;
+struct outmsg *outmsg_new(const char *json, size_t len);
+void outmsg_free(struct outmsg *m); /* NULL is a no-op */
+
+/* Queue 'm' and take it (queued, or freed when refused).  Returns -1 when
+ * the queue is over its limits: the peer is not reading, and the caller
+ * must drop it. */
+int session_queue(struct session *s, struct outmsg *m);
+
+/* Queue a copy of one text frame; -1 as session_queue(). */
 int session_send(struct session *s, const char *json, size_t len);
 
 /* SERVER_WRITEABLE: write one frame; returns -1 to close the connection. */

@@ -25,6 +25,152 @@ parse_code(const char *frame, char *reply_to)
 	return perr.code;
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	       (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/*
+ * Do protocol_parse() and protocol_parse_reference() (jansson alone) give
+ * the same answer for 'frame'?  On a difference, say which once.
+ */
+static bool
+same_as_reference(const char *frame, size_t len)
+{
+	struct inbound a, b;
+	struct protocol_err ea, eb;
+	int ra = protocol_parse(frame, len, &a, &ea);
+	int rb = protocol_parse_reference(frame, len, &b, &eb);
+	bool same = ra == rb && same_str(ea.code, eb.code) &&
+		    strcmp(ea.message, eb.message) == 0 &&
+		    strcmp(ea.reply_to, eb.reply_to) == 0;
+
+	if (same && ra == 0)
+		same = a.type == b.type && same_str(a.id, b.id) &&
+		       a.text_len == b.text_len &&
+		       (a.text == NULL ||
+			memcmp(a.text, b.text, a.text_len) == 0) &&
+		       same_str(a.payload, b.payload) &&
+		       same_str(a.order, b.order) && same_str(a.item, b.item) &&
+		       same_str(a.sender, b.sender);
+	if (!same)
+		fprintf(stderr, "protocol: differs from jansson on '%.*s'\n",
+			(int)len, frame);
+	if (ra == 0)
+		inbound_clear(&a);
+	if (rb == 0)
+		inbound_clear(&b);
+	return same;
+}
+
+/* Frames as buyers and gateways send them, and some they might. */
+static const char *const plain_frames[] = {
+	"{\"type\":\"message\",\"id\":\"m-1\",\"text\":\"我的快递到哪了\"}",
+	" { \"type\" : \"message\" , \"text\" : \"亲 在吗\\n\\t\\\"哈\\\"\" } ",
+	"{\"type\":\"message\",\"id\":\"3-17-9001\",\"text\":"
+	"\"\\u4eb2\\u002f\\/"
+	"\\b\\f\\r\",\"order\":\"1234567890\",\"item\":null}",
+	"{\"type\":\"button\",\"id\":\"b\",\"payload\":\"human.request\","
+	"\"sender\":\"g-7\",\"x\":true,\"y\":false,\"z\":-120,\"w\":0}",
+	"{\"type\":\"message\",\"text\":\"a\",\"extra\":1,\"extra2\":null}",
+	"{\"text\":\"退款\",\"type\":\"message\",\"sender\":\"\",\"id\":7}",
+	"{\"type\":\"message\",\"text\":\"😀 emoji 🎁\",\"id\":null}",
+	"{\"type\":\"message\",\"text\":\"\\ud83d\\ude00\"}",
+	"{\"type\":\"message\",\"text\":\"n\",\"n\":1.5,\"m\":1e3}",
+	"{\"type\":\"message\",\"text\":\"n\",\"big\":123456789012345678901}",
+	"{\"type\":\"message\",\"text\":\"x\",\"o\":{\"a\":[1,2]}}",
+	"{\"type\":\"message\",\"text\":\"x\",\"a\":1,\"a\":2}",
+	"{\"type\":\"message\",\"text\":\"x\",\"text\":\"y\"}",
+	"{\"type\":\"message\",\"text\":\"x\",\"a\":01}",
+	"{}",
+	"[]",
+	"{\"type\":\"message\",\"text\":\"x\"} x",
+};
+
+/* Bytes that matter to a JSON scanner, for the mutations. */
+static const char mutation_bytes[] = "\"\\{}[],: 0-1eE.utnfa\n\x01\x7f";
+
+static void
+suite_protocol_reference(void)
+{
+	static const unsigned char high[] = {0x80, 0xbf, 0xc3,
+					     0xe4, 0xf0, 0xff};
+	char buf[512];
+	long differ = 0, frames = 0;
+	size_t i, pos, k;
+
+	TEST("protocol-4.1"); /* plain frames skip jansson */
+	{
+		struct inbound in;
+		struct protocol_err perr;
+
+		CHECK_INT(protocol_parse(plain_frames[0],
+					 strlen(plain_frames[0]), &in, &perr),
+			  0);
+		CHECK(in.root == NULL);
+		inbound_clear(&in);
+		CHECK_INT(protocol_parse(plain_frames[10],
+					 strlen(plain_frames[10]), &in, &perr),
+			  0);
+		CHECK(in.root != NULL); /* nested: jansson's */
+		inbound_clear(&in);
+	}
+
+	TEST("protocol-4.2"); /* the same answers as jansson, always */
+	for (i = 0; i < ARRAY_SIZE(plain_frames); i++) {
+		const char *f = plain_frames[i];
+		size_t len = strlen(f);
+
+		differ += !same_as_reference(f, len);
+		frames++;
+		for (pos = 0; pos < len; pos++) {
+			/* every prefix */
+			differ += !same_as_reference(f, pos);
+			/* every byte replaced, removed, or doubled */
+			for (k = 0; k + 1 < sizeof(mutation_bytes); k++) {
+				memcpy(buf, f, len);
+				buf[pos] = mutation_bytes[k];
+				differ += !same_as_reference(buf, len);
+			}
+			for (k = 0; k < sizeof(high); k++) {
+				memcpy(buf, f, len);
+				buf[pos] = (char)high[k];
+				differ += !same_as_reference(buf, len);
+			}
+			memcpy(buf, f, pos);
+			memcpy(buf + pos, f + pos + 1, len - pos - 1);
+			differ += !same_as_reference(buf, len - 1);
+			memcpy(buf, f, pos + 1);
+			memcpy(buf + pos + 1, f + pos, len - pos);
+			differ += !same_as_reference(buf, len + 1);
+			frames += 4 + sizeof(mutation_bytes) - 1 + sizeof(high);
+		}
+	}
+	CHECK_INT(differ, 0);
+	CHECK(frames > 10000);
+
+	TEST("protocol-4.3"); /* a long frame decodes outside the struct */
+	{
+		struct inbound in;
+		struct protocol_err perr;
+		struct strbuf sb;
+
+		strbuf_init(&sb);
+		strbuf_addstr(&sb, "{\"type\":\"message\",\"text\":\"");
+		for (i = 0; i < 800; i++)
+			strbuf_addstr(&sb, "快\\\"");
+		strbuf_addstr(&sb, "\"}");
+		CHECK(same_as_reference(sb.buf, sb.len));
+		CHECK_INT(protocol_parse(sb.buf, sb.len, &in, &perr), 0);
+		CHECK(in.root == NULL && in.heap != NULL);
+		CHECK_INT(in.text_len, 800 * 4);
+		inbound_clear(&in);
+		strbuf_release(&sb);
+	}
+}
+
 void
 suite_protocol(void)
 {
@@ -125,4 +271,5 @@ suite_protocol(void)
 	CHECK_STR(sb.buf, "{\"type\":\"status\",\"state\":\"queued\","
 			  "\"position\":3}");
 	strbuf_release(&sb);
+	suite_protocol_reference();
 }
