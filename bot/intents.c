@@ -27,10 +27,20 @@ struct pat {
 	bool jit;  /* JIT-compiled: pcre2_jit_match() may run it */
 };
 
-/* An intent pattern in match order: see index_patterns(). */
+/*
+ * An intent pattern in match order: see index_patterns().  It holds all
+ * that match_indexed() reads of a candidate before PCRE2 runs, so that a
+ * candidate costs one line of 'order' and not the lines of its intent and
+ * of its struct pat (in the server, between two messages, the caches lose
+ * them).  The intent itself is read only when it is about to win.
+ */
 struct pat_ref {
+	const pcre2_code *code;
 	struct intent_int *in;
-	struct pat *pat;
+	int priority;	/* in->pub.priority */
+	uint32_t excl;	/* prefilter ids of the intent's excludes: */
+	uint32_t nexcl; /* excl .. excl + nexcl - 1 */
+	bool jit;
 };
 
 struct intent_int {
@@ -508,13 +518,23 @@ index_patterns(struct intents *t)
 
 			p->pf = prefilter_add(t->pf, p->src);
 			assert(p->pf == t->norder);
+			t->order[t->norder].code = p->code;
 			t->order[t->norder].in = by[i];
-			t->order[t->norder++].pat = p;
+			t->order[t->norder].priority = by[i]->pub.priority;
+			t->order[t->norder++].jit = p->jit;
 		}
 	for (i = 0; i < t->n; i++)
-		for (j = 0; j < t->v[i].nexcl; j++)
+		for (j = 0; j < t->v[i].nexcl; j++) {
 			t->v[i].excl[j].pf =
 				prefilter_add(t->pf, t->v[i].excl[j].src);
+			assert(t->v[i].excl[j].pf == t->v[i].excl[0].pf + j);
+		}
+	for (i = 0; i < t->norder; i++) {
+		const struct intent_int *in = t->order[i].in;
+
+		t->order[i].excl = in->nexcl ? (uint32_t)in->excl[0].pf : 0;
+		t->order[i].nexcl = (uint32_t)in->nexcl;
+	}
 	prefilter_build(t->pf);
 	free(by);
 }
@@ -591,17 +611,18 @@ padded(struct intents *t, const char *text, size_t len)
  * same match limit.
  */
 static long
-match_one(struct intents *t, const struct pat *p, const char *text, size_t len)
+match_code(struct intents *t, const pcre2_code *code, bool jit,
+	   const char *text, size_t len)
 {
 	PCRE2_SIZE *ov;
 	int rc;
 
 	t->runs++;
-	if (p->jit)
-		rc = pcre2_jit_match(p->code, (PCRE2_SPTR)text, len, 0, 0,
-				     t->md, t->mctx);
+	if (jit)
+		rc = pcre2_jit_match(code, (PCRE2_SPTR)text, len, 0, 0, t->md,
+				     t->mctx);
 	else
-		rc = pcre2_match(p->code, (PCRE2_SPTR)text, len, 0,
+		rc = pcre2_match(code, (PCRE2_SPTR)text, len, 0,
 				 PCRE2_NO_UTF_CHECK, t->md, t->mctx);
 	if (rc < 0)
 		return -1;
@@ -609,6 +630,12 @@ match_one(struct intents *t, const struct pat *p, const char *text, size_t len)
 	if (ov[1] <= ov[0])
 		return -1;
 	return (long)(ov[1] - ov[0]);
+}
+
+static long
+match_one(struct intents *t, const struct pat *p, const char *text, size_t len)
+{
+	return match_code(t, p->code, p->jit, text, len);
 }
 
 /*
@@ -726,31 +753,40 @@ match_all(struct intents *t, const char *text, size_t len, long *best_len)
  * match order (index_patterns()): an intent of a higher priority before
  * any lower one, so once an intent has won, the first candidate of a
  * lower priority ends the search; at the winner's priority a later intent
- * needs a strictly longer match, as in match_all().
+ * needs a strictly longer match, as in match_all().  Only 'order' is read
+ * (see struct pat_ref); the excludes of an intent that matched are looked
+ * at only when one of them is a candidate.
  */
 static const struct intent_int *
 match_indexed(struct intents *t, const char *text, size_t len, long *best_len)
 {
-	const struct intent_int *win = NULL, *in;
+	const struct intent_int *win = NULL;
+	const struct pat_ref *first, *p;
 	size_t id = prefilter_next(t->pf, 0);
+	int win_priority = 0;
 	long m, r;
 
 	while (id < t->norder) {
-		in = t->order[id].in;
-		if (win && in->pub.priority < win->pub.priority)
+		first = &t->order[id];
+		if (win && first->priority < win_priority)
 			break;
-		for (m = -1; id < t->norder && t->order[id].in == in;
+		for (m = -1; id < t->norder && t->order[id].in == first->in;
 		     id = prefilter_next(t->pf, id + 1)) {
-			r = match_one(t, t->order[id].pat, text, len);
+			p = &t->order[id];
+			r = match_code(t, p->code, p->jit, text, len);
 			if (r > m)
 				m = r;
 		}
-		if (m < 0 || (win && in->pub.priority == win->pub.priority &&
-			      m <= *best_len))
+		if (m < 0 ||
+		    (win && first->priority == win_priority && m <= *best_len))
 			continue;
-		if (excluded(t, in, text, len))
+		if (first->nexcl &&
+		    prefilter_next(t->pf, first->excl) <
+			    (size_t)first->excl + first->nexcl &&
+		    excluded(t, first->in, text, len))
 			continue;
-		win = in;
+		win = first->in;
+		win_priority = first->priority;
 		*best_len = m;
 	}
 	return win;

@@ -22,12 +22,14 @@
  *
  * The scan decodes each code point of the text and looks it up, alone and
  * with the code point after it, in one hash table of the literals' first
- * two code points (a bit filter on the first one skips most positions).
+ * two code points (a filter on the first one skips most positions).
  * A literal found sets its clause bit in every pattern that needs it; a
- * pattern whose clause bits are all set becomes a candidate.
+ * pattern whose clause bits are all set becomes a candidate.  The index
+ * is laid out for a scan with cold caches: see struct slot.
  */
 #include "prefilter.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +37,18 @@
 #include "text.h"
 #include "util.h"
 
-#define PF_MAX_ALTS    512	 /* strings in one clause */
-#define PF_EXACT_MAX   64	 /* strings in an exact set */
-#define PF_STR_MAX     64	 /* bytes of one multiplied-out string */
-#define PF_CLASS_MAX   10	 /* characters of a class taken as a set */
-#define PF_SINGLE      0x110000u /* second "code point" of a 1-cp literal */
-#define PF_FILTER_BITS 65536 /* first code point filters: exact in the BMP */
-#define PF_PAIR_BITS   65536 /* pair key filter, a power of 2 */
+#define PF_MAX_ALTS   512	 /* strings in one clause */
+#define PF_EXACT_MAX  64	 /* strings in an exact set */
+#define PF_STR_MAX    64	 /* bytes of one multiplied-out string */
+#define PF_CLASS_MAX  10	 /* characters of a class taken as a set */
+#define PF_SINGLE     0x110000u	 /* second "code point" of a 1-cp literal */
+#define PF_FIRST_CPS  65536	 /* first code point filter: exact in the BMP */
+#define PF_PAIR_BITS  65536	 /* pair key filter, a power of 2 */
+#define PF_FIRST_ONE  1u	 /* filter: a 1-cp literal is this code point */
+#define PF_FIRST_MORE 2u	 /* filter: a longer literal starts with it */
+#define PF_REF_MAX    255	 /* refs in one record (its count is a byte) */
+#define PF_TAIL_LONG  255	 /* record tail byte: a 4-byte length follows */
+#define PF_PATS_MAX   (1u << 24) /* patterns: a ref holds the id in 24 bits */
 
 /* ---- extraction ---------------------------------------------------------
  */
@@ -793,14 +800,31 @@ struct ref {
 	uint8_t bit;
 };
 
-/* A literal once built: those of one key are adjacent in 'ents', their
- * bytes adjacent in 'blob', so that a probe touches little memory. */
-struct entry {
-	uint32_t off;  /* its bytes: blob + off */
-	uint32_t len;  /* bytes */
-	uint32_t skip; /* the first 'skip' bytes are the key: already equal */
-	uint32_t ref;  /* its refs: refs[ref .. ref + nref - 1] */
-	uint32_t nref;
+/*
+ * The built index is laid out for a scan that starts with cold caches
+ * (in the server, the network stack, lws and SQLite run between two
+ * messages): a probe reads one line of the filter, one slot, then the
+ * records of that slot's literals, which are contiguous bytes.
+ *
+ * A slot holds the key and where its records are.  A record is one
+ * literal of that key:
+ *   tail   1 byte: bytes of the literal after the key's code points (the
+ *          key already says those are in the text), or PF_TAIL_LONG and
+ *          then the length in 4 bytes (product names may be long);
+ *   nref   1 byte: refs that follow the tail (a literal with more than
+ *          PF_REF_MAX takes several records);
+ *   the tail bytes;
+ *   nref refs of 4 bytes (unaligned, read with memcpy()): pattern id << 8
+ *          | need << 4 | bit, where 'bit' is the clause this literal
+ *          satisfies and 'need' every clause bit of the pattern, so that
+ *          a hit reads nothing else of the pattern.
+ */
+_Static_assert(PREFILTER_CLAUSES <= 4, "a ref holds clause bits in 4 bits");
+
+struct slot {
+	uint64_t key;	/* 0: empty */
+	uint32_t rec;	/* its records: recs + rec */
+	uint32_t count; /* records; 0 when empty */
 };
 
 struct pat {
@@ -813,25 +837,25 @@ struct prefilter {
 	size_t npats, pats_cap;
 	struct lit *lits; /* freed by prefilter_build() */
 	size_t nlits, lits_cap;
-	struct ref *refs; /* by literal once built */
+	struct ref *refs; /* by literal; freed by prefilter_build() */
 	size_t nrefs, refs_cap;
 	size_t *dedup; /* literal ids + 1 by hash of the text, while adding */
 	size_t dcap;
-	/* first two code points -> literals, open addressing */
-	uint64_t *keys; /* 0: empty */
-	uint32_t *start, *count;
+	/* first two code points -> records, open addressing */
+	struct slot *slots;
 	size_t tcap;
-	struct entry *ents;
-	char *blob;
-	/* bit filters that turn most probes away before the table */
-	uint64_t single[PF_FILTER_BITS / 64]; /* cp of a 1-cp literal */
-	uint64_t multi[PF_FILTER_BITS / 64];  /* first cp of a longer one */
-	uint64_t pairs[PF_PAIR_BITS / 64];    /* hashes of the pair keys */
-	size_t words;			      /* of each pattern bit set */
-	uint64_t *always;		      /* patterns with no clause */
-	uint64_t *caseless;		      /* regex patterns */
-	uint64_t *cand;			      /* this scan's candidates */
-	uint8_t *have; /* this scan's clause bits, per pattern */
+	unsigned char *recs;
+	/* filters that turn most probes away before the table: 2 bits per
+	 * first code point (PF_FIRST_ONE, PF_FIRST_MORE), so one line says
+	 * both, and one bit per hash of a pair key */
+	uint64_t first[PF_FIRST_CPS * 2 / 64];
+	uint64_t pairs[PF_PAIR_BITS / 64];
+	size_t words;	    /* of each pattern bit set */
+	uint64_t *always;   /* patterns with no clause */
+	uint64_t *caseless; /* regex patterns */
+	uint64_t *cand;	    /* this scan's candidates */
+	uint8_t *have;	    /* this scan's clause bits of the patterns with more
+			     * than one clause (the others need no tally) */
 };
 
 static void
@@ -846,6 +870,24 @@ bit_test(const uint64_t *bits, size_t nbits, size_t i)
 {
 	i &= nbits - 1;
 	return bits[i / 64] >> (i % 64) & 1;
+}
+
+/* The filter bits of first code point 'cp' (beyond the BMP, several code
+ * points share them: a filter may say yes wrongly, never no). */
+static unsigned
+first_get(const struct prefilter *pf, uint32_t cp)
+{
+	size_t i = cp & (PF_FIRST_CPS - 1);
+
+	return (unsigned)(pf->first[i / 32] >> (i % 32 * 2)) & 3;
+}
+
+static void
+first_set(struct prefilter *pf, uint32_t cp, unsigned bits)
+{
+	size_t i = cp & (PF_FIRST_CPS - 1);
+
+	pf->first[i / 32] |= (uint64_t)bits << (i % 32 * 2);
 }
 
 /* The hash key of a literal: its first code point and its second one
@@ -870,7 +912,7 @@ find_slot(const struct prefilter *pf, uint64_t key, uint64_t h)
 {
 	size_t i = (size_t)h & (pf->tcap - 1);
 
-	while (pf->keys[i] && pf->keys[i] != key)
+	while (pf->slots[i].key && pf->slots[i].key != key)
 		i = (i + 1) & (pf->tcap - 1);
 	return i;
 }
@@ -940,6 +982,7 @@ add_ref(struct prefilter *pf, size_t lit, size_t pat, unsigned bit)
 static size_t
 new_pat(struct prefilter *pf, bool regex)
 {
+	assert(pf->npats < PF_PATS_MAX);
 	pf->pats = grow(pf->pats, pf->npats, &pf->pats_cap, sizeof(*pf->pats));
 	pf->pats[pf->npats].need = 0;
 	pf->pats[pf->npats].regex = regex;
@@ -987,73 +1030,133 @@ cmp_ref(const void *a, const void *b)
 	return (x->pat > y->pat) - (x->pat < y->pat);
 }
 
-/* Literal slots in the key table, and the table's filters. */
-static void
-place_keys(struct prefilter *pf, size_t *slot)
+static int
+cmp_u64(const void *a, const void *b)
 {
-	size_t i;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	pf->tcap = 16;
-	while (pf->tcap < pf->nlits * 2 + 1)
-		pf->tcap *= 2;
-	pf->keys = xcalloc(pf->tcap, sizeof(uint64_t));
-	pf->start = xcalloc(pf->tcap, sizeof(uint32_t));
-	pf->count = xcalloc(pf->tcap, sizeof(uint32_t));
-	for (i = 0; i < pf->nlits; i++) {
-		uint64_t key = pf->lits[i].key, h = hash_key(key);
-		uint32_t cp = (uint32_t)(key >> 32) & 0x7fffffff;
-
-		slot[i] = find_slot(pf, key, h);
-		pf->keys[slot[i]] = key;
-		pf->count[slot[i]]++;
-		if ((uint32_t)key == PF_SINGLE) {
-			bit_set(pf->single, PF_FILTER_BITS, cp);
-		} else {
-			bit_set(pf->multi, PF_FILTER_BITS, cp);
-			bit_set(pf->pairs, PF_PAIR_BITS, (size_t)(h >> 40));
-		}
-	}
+	return (x > y) - (x < y);
 }
 
-/* The key table, and the literals with their bytes in key order. */
+/* A table of at least twice as many slots as there are keys. */
+static void
+size_table(struct prefilter *pf)
+{
+	uint64_t *k = xcalloc(pf->nlits + 1, sizeof(uint64_t));
+	size_t i, nkeys = 0;
+
+	for (i = 0; i < pf->nlits; i++)
+		k[i] = pf->lits[i].key;
+	qsort(k, pf->nlits, sizeof(uint64_t), cmp_u64);
+	for (i = 0; i < pf->nlits; i++)
+		nkeys += i == 0 || k[i] != k[i - 1];
+	free(k);
+	pf->tcap = 16;
+	while (pf->tcap < nkeys * 2 + 1)
+		pf->tcap *= 2;
+	pf->slots = xcalloc(pf->tcap, sizeof(*pf->slots));
+}
+
+/* Bytes of the records of a literal with 'tail' bytes after its key and
+ * 'nref' refs (none: not indexed). */
+static size_t
+rec_bytes(size_t tail, size_t nref)
+{
+	size_t head = tail >= PF_TAIL_LONG ? 6 : 2, n = 0;
+
+	for (; nref > 0; nref -= nref < PF_REF_MAX ? nref : PF_REF_MAX)
+		n += head + tail + 4 * (nref < PF_REF_MAX ? nref : PF_REF_MAX);
+	return n;
+}
+
+/* Write the records of literal 'l' with refs 'r' .. 'r + nref - 1' at
+ * 'p'; returns how many. */
+static size_t
+put_recs(const struct prefilter *pf, const struct lit *l, const struct ref *r,
+	 size_t nref, unsigned char *p)
+{
+	size_t tail = l->len - l->skip, n, j, recs = 0;
+	uint32_t w;
+
+	for (; nref > 0; nref -= n, recs++) {
+		n = nref < PF_REF_MAX ? nref : PF_REF_MAX;
+		if (tail >= PF_TAIL_LONG) {
+			*p++ = PF_TAIL_LONG;
+			w = (uint32_t)tail;
+			memcpy(p, &w, 4);
+			p += 4;
+		} else {
+			*p++ = (unsigned char)tail;
+		}
+		*p++ = (unsigned char)n;
+		memcpy(p, l->s + l->skip, tail);
+		p += tail;
+		for (j = 0; j < n; j++, r++, p += 4) {
+			w = r->pat << 8 | (uint32_t)pf->pats[r->pat].need << 4 |
+			    r->bit;
+			memcpy(p, &w, 4);
+		}
+	}
+	return recs;
+}
+
+/*
+ * The key table, its filters, and the records of each key's literals,
+ * adjacent and in slot order.  A literal is valid UTF-8, so its key's
+ * code points take the same bytes as in the text, and a probe compares
+ * only the tail.
+ */
 static void
 build_table(struct prefilter *pf)
 {
-	size_t i, pos = 0, off = 0;
+	size_t i, r, total = 0;
 	size_t *slot = xcalloc(pf->nlits + 1, sizeof(size_t));
-	size_t *lit_at = xcalloc(pf->nlits + 1, sizeof(size_t));
-	struct entry *byl = xcalloc(pf->nlits + 1, sizeof(*byl));
+	size_t *ref = xcalloc(pf->nlits + 1, sizeof(size_t));
+	size_t *nref = xcalloc(pf->nlits + 1, sizeof(size_t));
+	size_t *at;
 
-	place_keys(pf, slot);
+	for (r = pf->nrefs; r-- > 0;) { /* refs are sorted by literal */
+		ref[pf->refs[r].lit] = r;
+		nref[pf->refs[r].lit]++;
+	}
+	size_table(pf);
+	at = xcalloc(pf->tcap, sizeof(size_t)); /* bytes, then where */
+	for (i = 0; i < pf->nlits; i++) {
+		const struct lit *l = &pf->lits[i];
+		uint64_t h = hash_key(l->key);
+		uint32_t cp = (uint32_t)(l->key >> 32) & 0x7fffffff;
+
+		slot[i] = find_slot(pf, l->key, h);
+		pf->slots[slot[i]].key = l->key;
+		at[slot[i]] += rec_bytes(l->len - l->skip, nref[i]);
+		if ((uint32_t)l->key == PF_SINGLE) {
+			first_set(pf, cp, PF_FIRST_ONE);
+		} else {
+			first_set(pf, cp, PF_FIRST_MORE);
+			bit_set(pf->pairs, PF_PAIR_BITS, (size_t)(h >> 40));
+		}
+	}
 	for (i = 0; i < pf->tcap; i++) {
-		pf->start[i] = (uint32_t)pos;
-		pos += pf->count[i];
-		pf->count[i] = 0;
-	}
-	for (i = 0; i < pf->nlits; i++)
-		lit_at[pf->start[slot[i]] + pf->count[slot[i]]++] = i;
-	for (i = pf->nrefs; i-- > 0;) { /* refs are sorted by literal */
-		byl[pf->refs[i].lit].ref = (uint32_t)i;
-		byl[pf->refs[i].lit].nref++;
-	}
-	pf->ents = xcalloc(pf->nlits + 1, sizeof(*pf->ents));
-	for (i = 0; i < pf->nlits; i++)
-		off += pf->lits[i].len;
-	pf->blob = xmalloc(off + 1);
-	for (pos = 0, off = 0; pos < pf->nlits; pos++) {
-		const struct lit *l = &pf->lits[lit_at[pos]];
-		struct entry *e = &pf->ents[pos];
+		size_t n = at[i];
 
-		*e = byl[lit_at[pos]];
-		e->off = (uint32_t)off;
-		e->len = (uint32_t)l->len;
-		e->skip = (uint32_t)l->skip;
-		memcpy(pf->blob + off, l->s, l->len);
-		off += l->len;
+		assert(total + n < UINT32_MAX);
+		pf->slots[i].rec = (uint32_t)total;
+		at[i] = total;
+		total += n;
+	}
+	pf->recs = xmalloc(total + 1);
+	for (i = 0; i < pf->nlits; i++) {
+		const struct lit *l = &pf->lits[i];
+		size_t s = slot[i];
+
+		pf->slots[s].count += (uint32_t)put_recs(
+			pf, l, pf->refs + ref[i], nref[i], pf->recs + at[s]);
+		at[s] += rec_bytes(l->len - l->skip, nref[i]);
 	}
 	free(slot);
-	free(lit_at);
-	free(byl);
+	free(ref);
+	free(nref);
+	free(at);
 }
 
 void
@@ -1068,6 +1171,8 @@ prefilter_build(struct prefilter *pf)
 		free(pf->lits[i].s);
 	free(pf->lits);
 	pf->lits = NULL;
+	free(pf->refs);
+	pf->refs = NULL;
 	free(pf->dedup);
 	pf->dedup = NULL;
 	pf->words = pf->npats / 64 + 1;
@@ -1083,36 +1188,52 @@ prefilter_build(struct prefilter *pf)
 	}
 }
 
-/* A literal occurs in the text. */
+/* A literal occurs in the text: its 'n' refs at 'ref'.  A pattern with
+ * one clause is a candidate at once; one with more tallies its clauses in
+ * 'have' until all are there. */
 static void
-hit(struct prefilter *pf, const struct entry *e)
+hit(struct prefilter *pf, const unsigned char *ref, size_t n)
 {
-	const struct ref *r = pf->refs + e->ref, *end = r + e->nref;
+	uint32_t w, pat;
+	unsigned need, bit;
 
-	for (; r < end; r++) {
-		uint8_t have = pf->have[r->pat] |= r->bit;
-
-		if (have == pf->pats[r->pat].need)
-			pf->cand[r->pat / 64] |= (uint64_t)1 << (r->pat % 64);
+	for (; n > 0; n--, ref += 4) {
+		memcpy(&w, ref, 4);
+		pat = w >> 8;
+		need = w >> 4 & 0xf;
+		bit = w & 0xf;
+		if (bit != need) {
+			pf->have[pat] |= (uint8_t)bit;
+			if (pf->have[pat] != need)
+				continue;
+		}
+		pf->cand[pat / 64] |= (uint64_t)1 << (pat % 64);
 	}
 }
 
 /* The literals of 'key' (hash 'h') that start at 'text' ('avail' bytes);
- * the key already says their first two code points are there. */
+ * the key already says that its code points, 'skip' bytes, are there. */
 static void
 probe(struct prefilter *pf, uint64_t key, uint64_t h, const char *text,
-      size_t avail)
+      size_t skip, size_t avail)
 {
-	size_t i = find_slot(pf, key, h), k;
+	const struct slot *s = &pf->slots[find_slot(pf, key, h)];
+	const unsigned char *p = pf->recs + s->rec;
+	size_t k, tail, nref;
+	uint32_t w;
 
-	for (k = 0; pf->keys[i] && k < pf->count[i]; k++) {
-		const struct entry *e = &pf->ents[pf->start[i] + k];
-
-		if (e->len <= avail &&
-		    (e->len == e->skip ||
-		     memcmp(text + e->skip, pf->blob + e->off + e->skip,
-			    e->len - e->skip) == 0))
-			hit(pf, e);
+	for (k = 0; k < s->count; k++) {
+		tail = *p++;
+		if (tail == PF_TAIL_LONG) {
+			memcpy(&w, p, 4);
+			tail = w;
+			p += 4;
+		}
+		nref = *p++;
+		if (tail <= avail - skip &&
+		    (tail == 0 || memcmp(text + skip, p, tail) == 0))
+			hit(pf, p + tail, nref);
+		p += tail + 4 * nref;
 	}
 }
 
@@ -1127,22 +1248,24 @@ next_cp(const char *s, size_t avail, uint32_t *cp)
 	return text_utf8_decode(s, avail, cp);
 }
 
-/* The literals that start with code point 'cp' at 'text', 'cp2' after it. */
+/* The literals that start with code point 'cp' ('n' bytes) at 'text',
+ * 'cp2' ('m' bytes) after it. */
 static void
-scan_at(struct prefilter *pf, uint32_t cp, uint32_t cp2, const char *text,
-	size_t avail)
+scan_at(struct prefilter *pf, uint32_t cp, size_t n, uint32_t cp2, size_t m,
+	const char *text, size_t avail)
 {
+	unsigned first = first_get(pf, cp);
 	uint64_t key, h;
 
-	if (bit_test(pf->single, PF_FILTER_BITS, cp)) {
+	if (first & PF_FIRST_ONE) {
 		key = lit_key(cp, PF_SINGLE);
-		probe(pf, key, hash_key(key), text, avail);
+		probe(pf, key, hash_key(key), text, n, avail);
 	}
-	if (cp2 != PF_SINGLE && bit_test(pf->multi, PF_FILTER_BITS, cp)) {
+	if (cp2 != PF_SINGLE && (first & PF_FIRST_MORE)) {
 		key = lit_key(cp, cp2);
 		h = hash_key(key);
 		if (bit_test(pf->pairs, PF_PAIR_BITS, (size_t)(h >> 40)))
-			probe(pf, key, h, text, avail);
+			probe(pf, key, h, text, n + m, avail);
 	}
 }
 
@@ -1163,7 +1286,7 @@ prefilter_scan(struct prefilter *pf, const char *text, size_t len)
 		if (i + n < len)
 			m = next_cp(text + i + n, len - i - n, &cp2);
 		folds = folds || cp == 0x212a || cp == 0x17f;
-		scan_at(pf, cp, cp2, text + i, len - i);
+		scan_at(pf, cp, n, cp2, m, text + i, len - i);
 		i += n ? n : 1;
 		n = m;
 		cp = cp2;
@@ -1236,11 +1359,8 @@ prefilter_free(struct prefilter *pf)
 	free(pf->pats);
 	free(pf->refs);
 	free(pf->dedup);
-	free(pf->keys);
-	free(pf->start);
-	free(pf->count);
-	free(pf->ents);
-	free(pf->blob);
+	free(pf->slots);
+	free(pf->recs);
 	free(pf->always);
 	free(pf->caseless);
 	free(pf->cand);

@@ -258,6 +258,46 @@ index_wide(void)
 	prefilter_free(pf);
 }
 
+/* A literal with more refs than a record holds, and one whose tail is
+ * longer than a byte can say. */
+static void
+index_big(void)
+{
+	struct prefilter *pf = prefilter_new();
+	struct strbuf lng, txt;
+	size_t i, id, seen = 0, along, other;
+
+	TEST("prefilter-2.4");
+	for (i = 0; i < 600; i++)
+		prefilter_add_literal(pf, "同款", strlen("同款"));
+	strbuf_init(&lng);
+	for (i = 0; i < 120; i++)
+		strbuf_addstr(&lng, i % 2 ? "长" : "ab");
+	along = prefilter_add_literal(pf, lng.buf, lng.len); /* 420 bytes */
+	other = prefilter_add(pf, "同款.*有货");
+	prefilter_build(pf);
+	prefilter_scan(pf, "有同款吗", strlen("有同款吗"));
+	for (id = prefilter_next(pf, 0); id < along;
+	     id = prefilter_next(pf, id + 1))
+		seen++;
+	CHECK_INT(seen, 600);
+	CHECK(!prefilter_maybe(pf, along) && !prefilter_maybe(pf, other));
+	strbuf_init(&txt);
+	strbuf_addstr(&txt, "x");
+	strbuf_add(&txt, lng.buf, lng.len);
+	prefilter_scan(pf, txt.buf, txt.len); /* at the very end */
+	CHECK(prefilter_maybe(pf, along));
+	CHECK_INT(prefilter_next(pf, 0), along);
+	prefilter_scan(pf, txt.buf, txt.len - 1); /* cut by one byte */
+	CHECK(!prefilter_maybe(pf, along));
+	txt.buf[txt.len - 4] = 'X'; /* "ab长" ends it: now "aX长" */
+	prefilter_scan(pf, txt.buf, txt.len);
+	CHECK(!prefilter_maybe(pf, along));
+	strbuf_release(&txt);
+	strbuf_release(&lng);
+	prefilter_free(pf);
+}
+
 void
 suite_prefilter(void)
 {
@@ -276,6 +316,7 @@ suite_prefilter(void)
 	extraction();
 	index_cases();
 	index_wide();
+	index_big();
 
 	TEST("prefilter-3.1"); /* the shipped content: same result, always */
 	t = intents_load("intents", &err);

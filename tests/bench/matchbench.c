@@ -15,6 +15,14 @@
  * burst of other work on a shared machine spoils one round, not the
  * result.  Prints median, p90, p99 and max over the messages, the PCRE2
  * matches run per message (intents_pattern_runs) and the slowest messages.
+ *
+ * --cold times what the server sees instead: there, between two messages,
+ * the kernel's network stack, lws and SQLite evict the matcher's tables,
+ * its JIT code and the content from the caches.  Before each timed run it
+ * writes one byte in every 64-byte line of a buffer larger than this
+ * core's share of the last-level cache (--cold-mib, 8 MiB), then times a
+ * single run of the message (no back-to-back --reps).
+ *
  * --json adds one line with every number, for bench.sh.  No socket, no
  * database: CPU only.
  */
@@ -32,6 +40,7 @@
 #include "texts.h"
 
 #define MB_MAX_TEXT 8192 /* bytes of one message; longer ones are left out */
+#define MB_LINE	    64	 /* bytes of a cache line, for --cold */
 
 struct opts {
 	const char *content;
@@ -42,6 +51,8 @@ struct opts {
 	bool json;
 	bool no_prefilter;
 	const char *only; /* "match" or "turn": time one of them (profiling) */
+	bool cold;	  /* evict the caches before each single timed run */
+	int cold_mib;	  /* MiB of the buffer written to evict them */
 };
 
 struct msg {
@@ -64,6 +75,8 @@ struct bench {
 	size_t n;
 	char norm[MB_MAX_TEXT + 1];
 	int64_t now_ms;
+	unsigned char *evict; /* --cold: o.cold_mib MiB */
+	size_t evict_len;
 };
 
 static double
@@ -123,14 +136,34 @@ read_texts(struct bench *b)
 	return b->n ? 0 : -1;
 }
 
-/* (a): normalise and match, 'reps' times; µs per message. */
+/*
+ * --cold: write one byte in every cache line of the eviction buffer, so
+ * that what the last message left in the caches is gone, as it is in the
+ * server after the network stack, lws and SQLite ran.  The writes go
+ * through a volatile pointer so that the compiler keeps every one.
+ */
+static void
+evict_caches(struct bench *b)
+{
+	volatile unsigned char *p = b->evict;
+	size_t i;
+
+	for (i = 0; i < b->evict_len; i += MB_LINE)
+		p[i]++;
+}
+
+/* (a): normalise and match, 'reps' times; µs per message.  With --cold,
+ * reps is 1 and the caches are evicted first. */
 static double
 time_match(struct bench *b, const struct msg *m)
 {
 	struct intent_match im;
-	double t0 = now_us();
+	double t0;
 	int i;
 
+	if (b->o.cold)
+		evict_caches(b);
+	t0 = now_us();
 	for (i = 0; i < b->o.reps; i++) {
 		size_t n = text_normalize(m->text, m->len, b->norm,
 					  sizeof(b->norm));
@@ -150,6 +183,8 @@ time_turn(struct bench *b, const struct msg *m)
 
 	for (i = 0; i < b->o.reps; i++)
 		b->convs[i] = b->fresh;
+	if (b->o.cold)
+		evict_caches(b);
 	t0 = now_us();
 	for (i = 0; i < b->o.reps; i++)
 		dialog_handle(b->ct, &b->policy, &b->convs[i], &in, b->now_ms,
@@ -267,9 +302,14 @@ report(struct bench *b)
 	       "%zu patterns (%zu always run), %zu literals%s\n",
 	       b->n, b->o.texts, b->o.content, intents_count(b->ct->intents),
 	       pats, always, lits, b->o.no_prefilter ? "; prefilter OFF" : "");
-	printf("each figure: mean of %d back-to-back runs, median of %d "
-	       "rounds\n",
-	       b->o.reps, b->o.rounds);
+	if (b->o.cold)
+		printf("each figure: one run after evicting the caches (%d MiB "
+		       "written), median of %d rounds\n",
+		       b->o.cold_mib, b->o.rounds);
+	else
+		printf("each figure: mean of %d back-to-back runs, median of "
+		       "%d rounds\n",
+		       b->o.reps, b->o.rounds);
 	printf("%-40s %7s %7s %7s %7s\n", "µs per message", "median", "p90",
 	       "p99", "max");
 	printf("%-40s %7.2f %7.2f %7.2f %7.2f\n",
@@ -288,9 +328,11 @@ report(struct bench *b)
 		       "\"match_max_us\":%.2f,\"turn_p50_us\":%.2f,"
 		       "\"turn_p90_us\":%.2f,\"turn_p99_us\":%.2f,"
 		       "\"turn_max_us\":%.2f,\"runs_mean\":%.1f,"
-		       "\"runs_p99\":%.0f,\"patterns\":%zu,\"always\":%zu}\n",
+		       "\"runs_p99\":%.0f,\"patterns\":%zu,\"always\":%zu,"
+		       "\"cold\":%s}\n",
 		       b->n, ma.p50, ma.p90, ma.p99, ma.max, tu.p50, tu.p90,
-		       tu.p99, tu.max, ru.mean, ru.p99, pats, always);
+		       tu.p99, tu.max, ru.mean, ru.p99, pats, always,
+		       b->o.cold ? "true" : "false");
 }
 
 static void
@@ -299,7 +341,7 @@ usage(FILE *f)
 	fputs("usage: matchbench [--content DIR] [--texts FILE] [--rounds N]\n"
 	      "                  [--reps N] [--top N] [--json] "
 	      "[--no-prefilter]\n"
-	      "                  [--only match|turn]\n"
+	      "                  [--only match|turn] [--cold] [--cold-mib N]\n"
 	      "  --content DIR   where intents/ and scripts-zh/ are (.)\n"
 	      "  --texts FILE    buyer messages, one per line; TSV: the last\n"
 	      "                  column (tests/corpus/messages.tsv)\n"
@@ -308,7 +350,11 @@ usage(FILE *f)
 	      "  --top N         slowest messages shown (8)\n"
 	      "  --json          one JSON line with every number at the end\n"
 	      "  --no-prefilter  run every pattern (to see what it saves)\n"
-	      "  --only WHAT     time only 'match' or 'turn' (to profile)\n",
+	      "  --only WHAT     time only 'match' or 'turn' (to profile)\n"
+	      "  --cold          caches cold, as in the server: evict them\n"
+	      "                  before each message, time one run of it\n"
+	      "  --cold-mib N    MiB written to evict them (8): more than\n"
+	      "                  this core's share of the last-level cache\n",
 	      f);
 }
 
@@ -324,6 +370,8 @@ parse_args(struct opts *o, int argc, char **argv)
 			o->json = true;
 		} else if (strcmp(a, "--no-prefilter") == 0) {
 			o->no_prefilter = true;
+		} else if (strcmp(a, "--cold") == 0) {
+			o->cold = true;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			exit(0);
@@ -339,10 +387,16 @@ parse_args(struct opts *o, int argc, char **argv)
 			o->top = atoi(argv[++i]);
 		} else if (v && strcmp(a, "--only") == 0) {
 			o->only = argv[++i];
+		} else if (v && strcmp(a, "--cold-mib") == 0) {
+			o->cold_mib = atoi(argv[++i]);
 		} else {
 			return -1;
 		}
 	}
+	if (o->cold)
+		o->reps = 1; /* a second run would find the caches warm */
+	if (o->cold_mib <= 0 || o->cold_mib > 4096)
+		return -1;
 	return o->rounds > 0 && o->reps > 0 && o->top >= 0 ? 0 : -1;
 }
 
@@ -354,8 +408,12 @@ main(int argc, char **argv)
 	size_t i;
 
 	memset(&b, 0, sizeof(b));
-	b.o = (struct opts){
-		".", "tests/corpus/messages.tsv", 5, 20, 8, false, false, NULL};
+	b.o = (struct opts){.content = ".",
+			    .texts = "tests/corpus/messages.tsv",
+			    .rounds = 5,
+			    .reps = 20,
+			    .top = 8,
+			    .cold_mib = 8};
 	if (parse_args(&b.o, argc, argv) < 0) {
 		usage(stderr);
 		return 2;
@@ -375,6 +433,11 @@ main(int argc, char **argv)
 	util_parse_shanghai("2026-11-10 21:00", &b.now_ms); /* a sale day */
 	conversation_init(&b.fresh, "matchbench", b.now_ms);
 	b.convs = xcalloc((size_t)b.o.reps, sizeof(*b.convs));
+	if (b.o.cold) {
+		b.evict_len = (size_t)b.o.cold_mib << 20;
+		b.evict = xcalloc(b.evict_len, 1); /* touched: really mapped */
+		memset(b.evict, 1, b.evict_len);
+	}
 	for (i = 0; i < b.n; i++) {
 		b.v[i].samples = xcalloc((size_t)b.o.rounds, sizeof(double));
 		b.v[i].runs = count_runs(&b, &b.v[i]);
@@ -391,6 +454,7 @@ main(int argc, char **argv)
 	}
 	free(b.v);
 	free(b.convs);
+	free(b.evict);
 	dialog_turn_release(&b.turn);
 	content_free(b.ct);
 	return 0;
