@@ -87,6 +87,11 @@ static const char *const plain_frames[] = {
 	"{}",
 	"[]",
 	"{\"type\":\"message\",\"text\":\"x\"} x",
+	/* UTF-8 jansson refuses: a surrogate, an overlong, past U+10FFFF */
+	"{\"type\":\"message\",\"text\":\"\xed\xa0\x80\"}",
+	"{\"type\":\"message\",\"text\":\"\xc0\x80\"}",
+	"{\"type\":\"message\",\"text\":\"\xf4\x90\x80\x80\"}",
+	"{\"type\":\"message\",\"text\":\"\xef\xbf\xbf\"}",
 };
 
 /* Bytes that matter to a JSON scanner, for the mutations. */
