@@ -204,10 +204,10 @@ maxof() {
 	done | sort -g | tail -n 1
 }
 
-# scenario ID KIND LOADGEN-ARGS...: $RUNS runs, each on a fresh server
-# (only run ONLY when ONLY is set: see closed_loop).  A run of 2 s or more
-# during which other processes took more than 20 % of the server's CPU is
-# repeated, once per call.
+# scenario ID KIND LOADGEN-ARGS...: $RUNS runs, each on a fresh server;
+# with ONLY set, run number ONLY alone (bench_all does that to make a, a0
+# and b take turns).  A run of 2 s or more during which other processes
+# took more than 20 % of the server's CPU is repeated, once per call.
 scenario() {
 	id=$1
 	kind=$2
