@@ -1024,6 +1024,18 @@ ckpt_main(void *arg)
  * so the pass copies the whole WAL and the next commit starts it over.
  * Called and returns with the lock held.
  */
+/* The CLOCK_MONOTONIC time 'us' from now, for pthread_cond_timedwait() on
+ * the store's condition variables (made with that clock). */
+static struct timespec
+deadline_in(int64_t us)
+{
+	int64_t t = util_mono_ns() + us * 1000;
+	struct timespec until = {.tv_sec = (time_t)(t / 1000000000),
+				 .tv_nsec = (long)(t % 1000000000)};
+
+	return until;
+}
+
 static void
 wait_for_work(struct store *st)
 {
@@ -1033,27 +1045,12 @@ wait_for_work(struct store *st)
 		pthread_cond_wait(&st->work, &st->lock);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += st->idle_ckpt_ms / 1000;
-	until.tv_nsec += (long)(st->idle_ckpt_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	until = deadline_in((int64_t)st->idle_ckpt_ms * 1000);
 	if (pthread_cond_timedwait(&st->work, &st->lock, &until) == ETIMEDOUT &&
 	    st->head == NULL) {
 		st->wal_dirty = false;
 		ask_checkpoint(st);
 	}
-}
-
-static int64_t
-mono_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 /*
@@ -1074,14 +1071,9 @@ linger(struct store *st)
 
 	if (STORE_LINGER_US == 0 || st->stop ||
 	    st->queued >= STORE_LINGER_TURNS ||
-	    mono_ns() - st->last_commit_ns > STORE_LINGER_DENSE_US * 1000)
+	    util_mono_ns() - st->last_commit_ns > STORE_LINGER_DENSE_US * 1000)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += STORE_LINGER_US * 1000L;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	until = deadline_in(STORE_LINGER_US);
 	st->lingering = true;
 	while (!st->stop && st->queued < STORE_LINGER_TURNS &&
 	       pthread_cond_timedwait(&st->work, &st->lock, &until) == 0)
@@ -1112,7 +1104,7 @@ writer_main(void *arg)
 		pthread_mutex_unlock(&st->lock);
 
 		finish_batch(st, &st->writer, batch);
-		st->last_commit_ns = mono_ns();
+		st->last_commit_ns = util_mono_ns();
 		if (st->notify)
 			st->notify(st->notify_arg);
 		/* Checkpoints come after the notify: the turns just

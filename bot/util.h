@@ -50,6 +50,9 @@ uint64_t util_hash64(const char *s, size_t len);
 /* Wall-clock milliseconds since the epoch (only the shell calls this). */
 int64_t util_now_ms(void);
 
+/* CLOCK_MONOTONIC in nanoseconds: for intervals, never for dates. */
+int64_t util_mono_ns(void);
+
 /*
  * Find the first occurrence of 'needle' in 'text' at or after byte 'from'
  * and report its 1-based line and column.  Returns the byte offset or -1.

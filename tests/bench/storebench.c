@@ -95,15 +95,6 @@ struct sb_run {
 	atomic_ulong batches; /* notify calls: one per group commit */
 };
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static double
 cpu_seconds(void)
 {
@@ -231,9 +222,9 @@ wake(void *arg)
 static void
 spin_us(long us)
 {
-	int64_t until = now_ns() + (int64_t)us * 1000;
+	int64_t until = util_mono_ns() + (int64_t)us * 1000;
 
-	while (us > 0 && now_ns() < until)
+	while (us > 0 && util_mono_ns() < until)
 		;
 }
 
@@ -272,7 +263,7 @@ submit(struct sb_run *r, const struct sb_opts *o, const struct sb_turn *pool,
 	t.last_intent = p->last_intent;
 	t.order_id = NULL;
 	t.user = (void *)(uintptr_t)seq;
-	r->sent_ns[seq] = now_ns();
+	r->sent_ns[seq] = util_mono_ns();
 	if (store_submit_turn(r->st, &t) < 0) {
 		fprintf(stderr, "storebench: the writer queue is full\n");
 		return -1;
@@ -300,7 +291,7 @@ take_all(struct sb_run *r, const struct sb_opts *o, const struct sb_turn *pool,
 	size_t n, i;
 
 	while ((n = store_take_done(r->st, d, SB_TAKE)) > 0) {
-		int64_t t = now_ns();
+		int64_t t = util_mono_ns();
 
 		for (i = 0; i < n; i++) {
 			long seq = (long)(uintptr_t)d[i].user;
@@ -323,7 +314,7 @@ static int
 submit_due(struct sb_run *r, const struct sb_opts *o,
 	   const struct sb_turn *pool, size_t npool, int64_t start_ns)
 {
-	int64_t now = now_ns(), due;
+	int64_t now = util_mono_ns(), due;
 
 	for (;;) {
 		if (r->submitted >= o->turns)
@@ -341,7 +332,7 @@ run_loop(struct sb_run *r, const struct sb_opts *o, const struct sb_turn *pool,
 	 size_t npool)
 {
 	struct pollfd pfd = {.fd = r->pipefd[0], .events = POLLIN};
-	int64_t start = now_ns(), last = start;
+	int64_t start = util_mono_ns(), last = start;
 	char buf[256];
 	long i;
 
@@ -363,10 +354,11 @@ run_loop(struct sb_run *r, const struct sb_opts *o, const struct sb_turn *pool,
 			while (read(r->pipefd[0], buf, sizeof(buf)) > 0)
 				;
 			r->wakes++;
-			last = now_ns();
+			last = util_mono_ns();
 			if (take_all(r, o, pool, npool) < 0)
 				return -1;
-		} else if (now_ns() - last > (int64_t)SB_WAIT_MS * 1000000) {
+		} else if (util_mono_ns() - last >
+			   (int64_t)SB_WAIT_MS * 1000000) {
 			fprintf(stderr,
 				"storebench: no result for %d ms after %ld "
 				"turns\n",
@@ -616,11 +608,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "storebench: %s\n", err.msg);
 		goto out_store;
 	}
-	t0 = (double)now_ns() / 1e9;
+	t0 = (double)util_mono_ns() / 1e9;
 	c0 = cpu_seconds();
 	if (run_loop(&r, &o, pool, npool) < 0)
 		goto out_store;
-	secs = (double)now_ns() / 1e9 - t0;
+	secs = (double)util_mono_ns() / 1e9 - t0;
 	cpu = cpu_seconds() - c0;
 	sample_wal(&r);
 	report(&r, &o, db, secs, cpu);
