@@ -41,10 +41,10 @@ EVOBJ    := $(BUILD)/tests/eval.o $(BUILD)/tests/evalmetrics.o
 BENCHOBJ := $(BUILD)/tests/bench/loadgen.o $(BUILD)/tests/bench/echo.o \
             $(BUILD)/tests/bench/texts.o \
             $(BUILD)/tests/bench/matchbench.o
-BENCHOBJ += $(BUILD)/tests/bench/storebench.o
+BENCHOBJ += $(BUILD)/tests/bench/storebench.o $(BUILD)/tests/bench/jitter.o
 BENCHBIN := $(BUILD)/bench/loadgen $(BUILD)/bench/echo \
             $(BUILD)/bench/matchbench
-BENCHBIN += $(BUILD)/bench/storebench
+BENCHBIN += $(BUILD)/bench/storebench $(BUILD)/bench/jitter
 
 .PHONY: all deps run test check asan valgrind lint format check-data \
         bench eval install clean
@@ -88,6 +88,11 @@ $(BUILD)/bench/loadgen: $(BUILD)/tests/bench/loadgen.o \
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bench/echo: $(BUILD)/tests/bench/echo.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# How late the machine wakes a sleeping thread: the floor under latency.
+$(BUILD)/bench/jitter: $(BUILD)/tests/bench/jitter.o $(BUILD)/bot/util.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
