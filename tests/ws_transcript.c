@@ -1859,8 +1859,9 @@ raw_frame(struct strbuf *out, const char *data, size_t len)
  * Three messages and a frame over DUR_MAX_FRAME in one write() of less
  * than lws's 4 KiB read: the server takes the messages in the same turn
  * of its loop as the frame that makes it close the connection (1009).
- * They must be stored and answered all the same.  Returns whether the
- * whole write went out.
+ * They must be stored all the same (whether their replies still go out
+ * after the close frame is lws's affair).  Returns whether the whole
+ * write went out.
  */
 static bool
 send_then_break(struct wsc *c, const char *prefix)
