@@ -3,7 +3,7 @@
 # root after building build/xiaoer and build/bench/{loadgen,echo,matchbench}.
 # What each scenario measures and how to read it: tests/bench/README.md.
 #
-#   sh tests/bench/bench.sh              scenarios a-i, one table at the end
+#   sh tests/bench/bench.sh              scenarios a-j, one table at the end
 #   sh tests/bench/bench.sh soak [MIN]   5,000 conns, 2,000 msg/s, 1 %/s
 #                                        reconnects, for MIN minutes (10)
 #   sh tests/bench/bench.sh evlib        the echo baseline on poll() and on
