@@ -139,9 +139,41 @@ over_limits(const struct session *s, size_t len)
 	       s->outq_bytes + len > s->limits->outq_max_bytes;
 }
 
+/*
+ * Has a close frame been sent or received, or is one about to go?  Our
+ * 1009, lws's own 1002 (reserved bits, bad masking) and the peer's close
+ * all record its payload first, and after a close frame no data frame
+ * may follow (RFC 6455 5.5.1), though lws 4.1 would still write one.
+ */
+static bool
+closing(struct session *s)
+{
+	return lws_get_close_length(s->wsi) > 0;
+}
+
+static int
+free_outmsg(struct lws_dll2 *d, void *user)
+{
+	(void)user;
+	lws_dll2_remove(d);
+	free(lws_container_of(d, struct outmsg, list));
+	return 0;
+}
+
+static void
+drop_queue(struct session *s)
+{
+	lws_dll2_foreach_safe(&s->outq, NULL, free_outmsg);
+	s->outq_bytes = 0;
+}
+
 int
 session_queue(struct session *s, struct outmsg *m)
 {
+	if (closing(s)) {
+		free(m); /* too late: the turn is stored, the buyer gone */
+		return 0;
+	}
 	if (over_limits(s, m->len)) {
 		free(m);
 		return -1;
@@ -165,6 +197,8 @@ session_writeable(struct session *s)
 {
 	struct outmsg *m;
 
+	if (closing(s))
+		drop_queue(s); /* lws writes its close frame itself */
 	if (s->outq.head == NULL) {
 		if (s->close_code == 0)
 			return 0; /* a spurious WRITEABLE is normal */
@@ -201,21 +235,11 @@ session_kill(struct session *s)
 	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
-static int
-free_outmsg(struct lws_dll2 *d, void *user)
-{
-	(void)user;
-	lws_dll2_remove(d);
-	free(lws_container_of(d, struct outmsg, list));
-	return 0;
-}
-
 void
 session_clear(struct session *s, struct session_registry *r)
 {
 	lws_sul_cancel(&s->idle);
-	lws_dll2_foreach_safe(&s->outq, NULL, free_outmsg);
-	s->outq_bytes = 0;
+	drop_queue(s);
 	lws_buflist_destroy_all_segments(&s->rx);
 	s->rx_len = 0;
 	session_registry_remove(r, s);

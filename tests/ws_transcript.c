@@ -36,6 +36,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1840,13 +1841,15 @@ out:
 #define DUR_MESSAGES  50
 #define DUR_MAX_FRAME 1024 /* as max_frame_bytes in its config */
 
-/* Append one masked client text frame carrying 'len' bytes of 'data'. */
+/* Append one masked client text frame carrying 'len' bytes of 'data',
+ * with the reserved bits 'rsv' (0, or 0x40 to break the protocol). */
 static void
-raw_frame(struct strbuf *out, const char *data, size_t len)
+raw_frame(struct strbuf *out, const char *data, size_t len, unsigned rsv)
 {
 	unsigned char hdr[WSFRAME_HEAD_MAX];
 	size_t hlen = wsframe_head(hdr, WSC_OP_TEXT, true, len, 0x5a17c0deu);
 
+	hdr[0] |= (unsigned char)rsv;
 	strbuf_grow(out, hlen + len);
 	strbuf_add(out, (const char *)hdr, hlen);
 	wsframe_mask((unsigned char *)out->buf + out->len,
@@ -1855,16 +1858,19 @@ raw_frame(struct strbuf *out, const char *data, size_t len)
 	out->buf[out->len] = '\0';
 }
 
+enum breaker {
+	BREAK_TOO_BIG, /* a frame over max_frame_bytes: we close, 1009 */
+	BREAK_RSV,     /* reserved bits set: lws closes, 1002 */
+};
+
 /*
- * Three messages and a frame over DUR_MAX_FRAME in one write() of less
- * than lws's 4 KiB read: the server takes the messages in the same turn
- * of its loop as the frame that makes it close the connection (1009).
- * They must be stored all the same (whether their replies still go out
- * after the close frame is lws's affair).  Returns whether the whole
- * write went out.
+ * Three messages and a frame that ends the connection, in one write() of
+ * less than lws's 4 KiB read: the server takes the messages in the same
+ * turn of its loop as the frame that makes it close.  They must be
+ * stored all the same.  Returns whether the whole write went out.
  */
 static bool
-send_then_break(struct wsc *c, const char *prefix)
+send_then_break(struct wsc *c, const char *prefix, enum breaker how)
 {
 	struct strbuf out, m;
 	char id[32];
@@ -1877,17 +1883,78 @@ send_then_break(struct wsc *c, const char *prefix)
 		snprintf(id, sizeof(id), "%s%d", prefix, i);
 		strbuf_reset(&m);
 		msg_frame(&m, id, "我的快递到哪了", NULL);
-		raw_frame(&out, m.buf, m.len);
+		raw_frame(&out, m.buf, m.len, 0);
 	}
 	strbuf_reset(&m);
-	while (m.len < DUR_MAX_FRAME + 500)
-		strbuf_addstr(&m, "0123456789");
-	raw_frame(&out, m.buf, m.len);
+	if (how == BREAK_TOO_BIG) {
+		while (m.len < DUR_MAX_FRAME + 500)
+			strbuf_addstr(&m, "0123456789");
+		raw_frame(&out, m.buf, m.len, 0);
+	} else {
+		msg_frame(&m, "rsv", "在吗", NULL);
+		raw_frame(&out, m.buf, m.len, 0x40);
+	}
 	ok = write(wsc_fd(c), out.buf, out.len) == (ssize_t)out.len;
 	strbuf_release(&m);
 	strbuf_release(&out);
 	return ok;
 }
+
+/*
+ * Read what the server sends on 'c' for 'ms' or until it closes the
+ * socket, without answering its close frame (so that lws waits for the
+ * answer and has time to misbehave), and check it: a close frame with
+ * 'code', and no data frame after it (RFC 6455 5.5.1: after a close
+ * frame an endpoint sends no more data).  The replies to the messages
+ * that came before the breaking frame are committed a few ms after the
+ * close: lws 4.1 wrote them after it.  Frames before the close are fine.
+ */
+static void
+expect_only_close_at(const char *file, int line, struct wsc *c, int code,
+		     int ms)
+{
+	int64_t deadline = mono_ms() + ms;
+	struct strbuf in;
+	size_t off = 0;
+	int got = 0, after = 0, fd = wsc_fd(c);
+
+	strbuf_init(&in);
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int left = (int)(deadline - mono_ms());
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, left) <= 0)
+			break;
+		strbuf_grow(&in, 4096);
+		n = read(fd, in.buf + in.len, 4096);
+		if (n <= 0)
+			break;
+		in.len += (size_t)n;
+	}
+	for (;;) {
+		const unsigned char *h = (const unsigned char *)in.buf + off;
+		struct wsframe f;
+		size_t hlen = wsframe_parse(h, in.len - off, &f);
+
+		if (hlen == 0 || in.len - off - hlen < f.len)
+			break;
+		if (f.opcode == WSC_OP_CLOSE && got == 0)
+			got = f.len >= 2 ? (h[hlen] << 8) | h[hlen + 1] : -1;
+		else if (got != 0 && (f.opcode & 0x08) == 0)
+			after++;
+		off += hlen + (size_t)f.len;
+	}
+	check_at(file, line, got == code,
+		 "expected a close frame with %d within %d ms, got %d", code,
+		 ms, got);
+	check_at(file, line, after == 0,
+		 "expected no data frame after the close frame, got %d", after);
+	strbuf_release(&in);
+}
+
+#define expect_only_close(c, code, ms)                                         \
+	expect_only_close_at(__FILE__, __LINE__, c, code, ms)
 
 static void
 scenario_durability(void)
@@ -1905,7 +1972,8 @@ scenario_durability(void)
 		"地址写错了怎么改",
 	};
 	json_t *f[DUR_MESSAGES];
-	struct wsc *c = NULL, *esc = NULL, *miss = NULL, *gone = NULL;
+	struct wsc *c = NULL, *esc = NULL, *miss = NULL, *gone = NULL,
+		   *bad = NULL;
 	struct server s;
 	sqlite3 *db;
 	char id[32];
@@ -1934,15 +2002,28 @@ scenario_durability(void)
 	free_frames(f, DUR_MESSAGES);
 	roundtrip(esc, "esc-1", "转人工");
 	roundtrip(miss, "miss-1", "asdfgh qwer");
-	/* messages that came with the close: stored all the same */
+	/* messages that came with the close: stored all the same, and
+	 * nothing written after the close frame, ours (1009) or lws's */
 	gone = ws_open(&s, "/ws/buyer?buyer=dur-gone");
 	if (gone) {
-		CHECK_AT(send_then_break(gone, "gone-"),
+		CHECK_AT(send_then_break(gone, "gone-", BREAK_TOO_BIG),
 			 "write of 3 messages and a frame too big: %s",
 			 strerror(errno));
-		expect_close(gone, 1009, FRAME_TIMEOUT_MS);
+		expect_only_close(gone, 1009, 500);
 	}
-	/* answered after them: committed after them (one writer, FIFO) */
+	bad = ws_open(&s, "/ws/buyer?buyer=dur-rsv");
+	if (bad) {
+		CHECK_AT(send_then_break(bad, "rsv-", BREAK_RSV),
+			 "write of 3 messages and a frame with RSV bits: %s",
+			 strerror(errno));
+		expect_only_close(bad, 1002, 500);
+	}
+	/* answered after them: committed after them (one writer, FIFO);
+	 * a ping first (lws keeps its payload in the buffer a close's goes
+	 * in, under another length): a reply must still come after it */
+	CHECK_AT(c && wsc_send(c, WSC_OP_PING, "ping", 4, true, 1000) == 0,
+		 "ping before the last message: %s",
+		 c ? wsc_error(c) : "no connection");
 	roundtrip(c, "d-last", "谢谢");
 
 	server_kill9(&s);
@@ -2000,9 +2081,18 @@ scenario_durability(void)
 		 "3 messages sent with a frame too big in one write: "
 		 "expected 3 buyer lines after kill -9, got %ld",
 		 n);
+	n = db_long(db,
+		    "SELECT count(*) FROM messages WHERE buyer = ? "
+		    "AND role = 'buyer' AND msg_id LIKE 'rsv-%'",
+		    "dur-rsv", NULL);
+	CHECK_AT(n == 3,
+		 "3 messages sent with a frame with RSV bits in one write: "
+		 "expected 3 buyer lines after kill -9, got %ld",
+		 n);
 	sqlite3_close(db);
 out:
 	wsc_close(gone);
+	wsc_close(bad);
 	wsc_close(c);
 	wsc_close(esc);
 	wsc_close(miss);
