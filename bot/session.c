@@ -170,10 +170,6 @@ drop_queue(struct session *s)
 int
 session_queue(struct session *s, struct outmsg *m)
 {
-	if (closing(s)) {
-		free(m); /* too late: the turn is stored, the buyer gone */
-		return 0;
-	}
 	if (over_limits(s, m->len)) {
 		free(m);
 		return -1;
@@ -197,6 +193,9 @@ session_writeable(struct session *s)
 {
 	struct outmsg *m;
 
+	/* Checked here, where lws_write() reads the same state anyway: a
+	 * reply queued after the close is dropped at its WRITEABLE, and one
+	 * still queued when the connection goes, by session_clear(). */
 	if (closing(s))
 		drop_queue(s); /* lws writes its close frame itself */
 	if (s->outq.head == NULL) {
