@@ -63,6 +63,7 @@ main(int argc, char **argv)
 	int json = 0, i;
 	size_t n = 0, cap, over1 = 0, over5 = 0;
 	int64_t *late, end, now;
+	double p50, p99, p999, max;
 	struct timespec req;
 
 	for (i = 1; i < argc; i++) {
@@ -110,21 +111,20 @@ main(int argc, char **argv)
 		over5 += d > 5000000;
 	}
 	qsort(late, n, sizeof(*late), cmp_i64);
+	p50 = pct_ms(late, n, 50);
+	p99 = pct_ms(late, n, 99);
+	p999 = pct_ms(late, n, 99.9);
+	max = n ? (double)late[n - 1] / 1e6 : 0.0;
 	printf("jitter: %zu wake-ups after %ld us sleeps in %.1f s: late "
 	       "p50 %.3f p99 %.3f p99.9 %.3f max %.3f ms; %zu over 1 ms, "
 	       "%zu over 5 ms\n",
-	       n, period_us, seconds, pct_ms(late, n, 50), pct_ms(late, n, 99),
-	       pct_ms(late, n, 99.9), n ? (double)late[n - 1] / 1e6 : 0.0,
-	       over1, over5);
+	       n, period_us, seconds, p50, p99, p999, max, over1, over5);
 	if (json)
-		printf("{\"wakeups\":%zu,\"period_us\":%ld,\"late_p50_ms\":%."
-		       "3f,"
-		       "\"late_p99_ms\":%.3f,\"late_p999_ms\":%.3f,"
-		       "\"late_max_ms\":%.3f,\"over_1ms\":%zu,"
-		       "\"over_5ms\":%zu}\n",
-		       n, period_us, pct_ms(late, n, 50), pct_ms(late, n, 99),
-		       pct_ms(late, n, 99.9),
-		       n ? (double)late[n - 1] / 1e6 : 0.0, over1, over5);
+		printf("{\"wakeups\":%zu,\"period_us\":%ld,"
+		       "\"late_p50_ms\":%.3f,\"late_p99_ms\":%.3f,"
+		       "\"late_p999_ms\":%.3f,\"late_max_ms\":%.3f,"
+		       "\"over_1ms\":%zu,\"over_5ms\":%zu}\n",
+		       n, period_us, p50, p99, p999, max, over1, over5);
 	free(late);
 	return 0;
 }
