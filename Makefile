@@ -32,7 +32,7 @@ endif
 SRC      := $(wildcard bot/*.c)
 OBJ      := $(SRC:%.c=$(BUILD)/%.o)
 LIBOBJ   := $(filter-out $(BUILD)/bot/main.o,$(OBJ))
-TSRC     := $(wildcard tests/test_*.c) tests/unit.c
+TSRC     := $(wildcard tests/test_*.c) tests/unit.c tests/protodiff.c
 TOBJ     := $(TSRC:%.c=$(BUILD)/%.o)
 WSOBJ    := $(BUILD)/tests/ws_transcript.o $(BUILD)/tests/wsclient.o \
             $(BUILD)/tests/wsframe.o

@@ -343,9 +343,10 @@ check_fields(const struct field *f, struct inbound *in,
 {
 	const char *type;
 
-	if (f[FL_ID].kind == FK_STRING)
-		snprintf(perr->reply_to, sizeof(perr->reply_to), "%s",
-			 f[FL_ID].s);
+	/* an error names the frame's id; one too long to name whole (an
+	 * error itself, below) is not named cut short */
+	if (f[FL_ID].kind == FK_STRING && f[FL_ID].len < sizeof(perr->reply_to))
+		memcpy(perr->reply_to, f[FL_ID].s, f[FL_ID].len + 1);
 	if (f[FL_TYPE].kind == FK_ABSENT)
 		return fail(perr, PROTO_BAD_REQUEST, "missing field 'type'");
 	if (f[FL_TYPE].kind != FK_STRING)
@@ -358,7 +359,6 @@ check_fields(const struct field *f, struct inbound *in,
 	    opt_string(f, FL_SENDER, &in->sender, perr) < 0)
 		return -1;
 	if (in->id && strlen(in->id) >= sizeof(perr->reply_to)) {
-		perr->reply_to[0] = '\0';
 		return fail(perr, PROTO_BAD_REQUEST,
 			    "field 'id' is longer than 63 bytes");
 	}
@@ -449,18 +449,34 @@ parse(const char *buf, size_t len, struct inbound *in,
 	return 0;
 }
 
+/*
+ * The error goes back to the client in a text frame, which must be UTF-8
+ * (a browser drops the connection otherwise), but its message may quote
+ * the frame: jansson's "near '...'" copies the bytes it choked on, and a
+ * quoted type is cut at a byte limit.
+ */
+static int
+parse_or_say(const char *buf, size_t len, struct inbound *in,
+	     struct protocol_err *perr, bool scan)
+{
+	if (parse(buf, len, in, perr, scan) == 0)
+		return 0;
+	text_utf8_sanitize(perr->message);
+	return -1;
+}
+
 int
 protocol_parse(const char *buf, size_t len, struct inbound *in,
 	       struct protocol_err *perr)
 {
-	return parse(buf, len, in, perr, true);
+	return parse_or_say(buf, len, in, perr, true);
 }
 
 int
 protocol_parse_reference(const char *buf, size_t len, struct inbound *in,
 			 struct protocol_err *perr)
 {
-	return parse(buf, len, in, perr, false);
+	return parse_or_say(buf, len, in, perr, false);
 }
 
 void

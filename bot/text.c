@@ -129,6 +129,22 @@ text_utf8_chars(const char *s, size_t len)
 	return n;
 }
 
+void
+text_utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t len = strlen(s), n;
+	uint32_t cp;
+
+	while (len > 0) {
+		n = decode(p, len, &cp);
+		if (cp == TEXT_BAD)
+			*p = '?';
+		p += n;
+		len -= n;
+	}
+}
+
 size_t
 text_utf8_decode(const char *s, size_t len, uint32_t *cp)
 {

@@ -30,6 +30,11 @@ bool text_valid_utf8(const char *s, size_t len);
 /* Number of code points in valid UTF-8 's'. */
 size_t text_utf8_chars(const char *s, size_t len);
 
+/* Make NUL-terminated 's' valid UTF-8 in place: each byte that is not
+ * part of a valid character (one cut short by a byte limit, one copied
+ * from bad input) becomes '?'. */
+void text_utf8_sanitize(char *s);
+
 /*
  * Decode one code point of valid UTF-8 at 's' (len > 0); returns the
  * number of bytes consumed and stores the code point in '*cp'.
