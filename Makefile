@@ -2,6 +2,8 @@
 PKGS   := libwebsockets jansson libpcre2-8 sqlite3 libcrypto
 APT    := libwebsockets-dev libjansson-dev libpcre2-dev libsqlite3-dev \
           libssl-dev pkg-config sqlite3 libev-dev libwebsockets-evlib-ev
+# For `make test` and `make fuzz` only: libFuzzer is clang's (gcc has none).
+APT_FUZZ := clang libclang-rt-14-dev
 CSTD   := -std=c11 -D_POSIX_C_SOURCE=200809L
 WARN   := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes \
           -Wmissing-prototypes -Wformat=2 -Wundef -Wvla \
@@ -17,6 +19,8 @@ HAVE_PKGS := $(shell pkg-config --exists '$(PKGS)' 2>/dev/null && \
                [ -f /usr/include/ev.h ] && \
                [ -f "$$(pkg-config --variable=libdir libwebsockets)/libwebsockets-evlib_ev.so" ] && \
                echo yes)
+HAVE_FUZZ := $(shell [ -f "$$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-x86_64.a" ] && \
+               echo yes)
 ifeq ($(HAVE_PKGS),yes)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
@@ -28,11 +32,16 @@ ifneq ($(SAN),)
 CFLAGS  += -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=$(SAN)
 endif
+# FUZZ=1 (with CC=clang): coverage for libFuzzer, see `make fuzz`.
+ifneq ($(FUZZ),)
+CFLAGS  += -fsanitize=fuzzer-no-link
+endif
 
 SRC      := $(wildcard bot/*.c)
 OBJ      := $(SRC:%.c=$(BUILD)/%.o)
 LIBOBJ   := $(filter-out $(BUILD)/bot/main.o,$(OBJ))
-TSRC     := $(wildcard tests/test_*.c) tests/unit.c tests/protodiff.c
+TSRC     := $(wildcard tests/test_*.c) tests/unit.c tests/protodiff.c \
+            tests/matchdiff.c
 TOBJ     := $(TSRC:%.c=$(BUILD)/%.o)
 WSOBJ    := $(BUILD)/tests/ws_transcript.o $(BUILD)/tests/wsclient.o \
             $(BUILD)/tests/wsframe.o
@@ -45,23 +54,42 @@ BENCHOBJ += $(BUILD)/tests/bench/storebench.o $(BUILD)/tests/bench/jitter.o
 BENCHBIN := $(BUILD)/bench/loadgen $(BUILD)/bench/echo \
             $(BUILD)/bench/matchbench
 BENCHBIN += $(BUILD)/bench/storebench $(BUILD)/bench/jitter
+# The libFuzzer harnesses (tests/fuzz/), built with clang into build-fuzz.
+FUZZOBJ  := $(BUILD)/tests/fuzz/fuzz_protocol.o $(BUILD)/tests/fuzz/fuzz_turn.o \
+            $(BUILD)/tests/protodiff.o $(BUILD)/tests/matchdiff.o
+FUZZDIR  := build-fuzz
+FUZZBIN  := $(FUZZDIR)/fuzz/protocol $(FUZZDIR)/fuzz/turn
+FUZZMAKE  = $(MAKE) --no-print-directory BUILD=$(FUZZDIR) CC=clang \
+            SAN=address,undefined FUZZ=1 OPT="-O1 -g"
+FUZZ_SECONDS ?= 300
 
 .PHONY: all deps run test check asan valgrind lint format check-data \
-        bench eval install clean
+        bench eval fuzz fuzz-deps install clean
 
 all: deps $(BUILD)/xiaoer
 
+# apt-get install $(1), as root or with sudo.
+define apt_install
+	@echo "xiaoer: installing $(1)"; \
+	SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	$$SUDO apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1) \
+	  >/dev/null || { echo "xiaoer: apt-get install $(1) failed" >&2; exit 1; }
+endef
+
 # Install the build dependencies, only when pkg-config cannot find them.
 deps:
-	@if [ "$(HAVE_PKGS)" != yes ]; then \
-	  echo "xiaoer: installing $(APT)"; \
-	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT) \
-	    >/dev/null || { echo "xiaoer: apt-get install $(APT) failed" >&2; exit 1; }; \
-	fi
+ifneq ($(HAVE_PKGS),yes)
+	$(call apt_install,$(APT))
+endif
 	@pkg-config --atleast-version=4.1 libwebsockets || { \
 	  echo "xiaoer: libwebsockets >= 4.1 is missing: apt-get install $(APT)" >&2; exit 1; }
+
+# And clang's libFuzzer for the fuzz harnesses.
+fuzz-deps: deps
+ifneq ($(HAVE_FUZZ),yes)
+	$(call apt_install,$(APT_FUZZ))
+endif
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -108,18 +136,35 @@ $(BUILD)/bench/storebench: $(BUILD)/tests/bench/storebench.o \
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# A harness: libFuzzer's main(), the bot's objects, the shared oracles.
+$(BUILD)/fuzz/protocol: $(BUILD)/tests/fuzz/fuzz_protocol.o \
+                        $(BUILD)/tests/protodiff.o $(LIBOBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(BUILD)/fuzz/turn: $(BUILD)/tests/fuzz/fuzz_turn.o \
+                    $(BUILD)/tests/matchdiff.o $(LIBOBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
 -include $(OBJ:.o=.d) $(TOBJ:.o=.d) $(WSOBJ:.o=.d) $(EVOBJ:.o=.d) \
-         $(BENCHOBJ:.o=.d)
+         $(BENCHOBJ:.o=.d) $(FUZZOBJ:.o=.d)
 
 run: deps
 	@$(MAKE) --no-print-directory $(BUILD)/xiaoer
 	@mkdir -p var
 	./$(BUILD)/xiaoer serve -c $(CONF)
 
-test check: deps
+test check: fuzz-deps
 	@$(MAKE) --no-print-directory $(BUILD)/xiaoer $(BUILD)/tests/unit \
 	  $(WSBIN) $(BUILD)/bench/loadgen
-	@BUILD=$(BUILD) sh tests/run.sh
+	@$(FUZZMAKE) $(FUZZBIN)
+	@BUILD=$(BUILD) FUZZ_BUILD=$(FUZZDIR) sh tests/run.sh
+
+# The fuzzers for FUZZ_SECONDS (300) in all; the corpus is kept between runs.
+fuzz: fuzz-deps
+	@$(FUZZMAKE) $(FUZZBIN)
+	@FUZZ_BUILD=$(FUZZDIR) sh tests/fuzz/run.sh long $(FUZZ_SECONDS)
 
 # The evaluation report over tests/corpus/ (a report: exits 0 on misses).
 eval: deps
@@ -143,10 +188,11 @@ valgrind:
 lint:
 	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \
 	  --inline-suppr -I bot bot tests
-	clang-format --dry-run --Werror bot/*.[ch] tests/*.[ch] tests/bench/*.[ch]
+	clang-format --dry-run --Werror bot/*.[ch] tests/*.[ch] tests/bench/*.[ch] \
+	  tests/fuzz/*.[ch]
 
 format:
-	clang-format -i bot/*.[ch] tests/*.[ch] tests/bench/*.[ch]
+	clang-format -i bot/*.[ch] tests/*.[ch] tests/bench/*.[ch] tests/fuzz/*.[ch]
 
 check-data: all
 	./$(BUILD)/xiaoer check -c $(CONF)

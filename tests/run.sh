@@ -40,6 +40,7 @@ stage unit "./$BUILD/tests/unit"
 [ -x "./$BUILD/tests/ws_transcript" ] &&
 	stage ws-poll env XIAOER_WS_LOOP=poll "./$BUILD/tests/ws_transcript" "./$BUILD/xiaoer"
 [ -f tests/bench/smoke.sh ] && stage bench-smoke sh tests/bench/smoke.sh
+[ -f tests/fuzz/run.sh ] && stage fuzz sh tests/fuzz/run.sh smoke
 [ -f tests/browser/run.sh ] && stage browser sh tests/browser/run.sh
 
 echo "total: $passed passed, $failed failed"

@@ -12,6 +12,7 @@
 #include "../bot/prefilter.h"
 #include "../bot/text.h"
 #include "../bot/util.h"
+#include "matchdiff.h"
 #include "test.h"
 
 void suite_prefilter(void);
@@ -33,34 +34,12 @@ static int mismatches, compared;
 static void
 compare_norm(struct intents *t, const char *norm, size_t len)
 {
-	struct intent_match a, b;
-	size_t i;
-	bool ha, hb;
+	const char *why = matchdiff(t, norm, len);
 
-	intents_use_prefilter(t, true);
-	ha = intents_match(t, norm, len, &a);
-	intents_use_prefilter(t, false);
-	hb = intents_match(t, norm, len, &b);
-	intents_use_prefilter(t, true);
 	compared++;
-	if (ha != hb ||
-	    (ha && (a.intent != b.intent || a.match_len != b.match_len ||
-		    a.nslots != b.nslots))) {
-		if (mismatches++ < 5)
-			fprintf(stderr, "prefilter changed '%s': %s vs %s\n",
-				norm, ha ? a.intent->name : "-",
-				hb ? b.intent->name : "-");
-		return;
-	}
-	for (i = 0; ha && i < a.nslots; i++)
-		if (strcmp(a.slots[i].name, b.slots[i].name) != 0 ||
-		    strcmp(a.slots[i].value, b.slots[i].value) != 0) {
-			if (mismatches++ < 5)
-				fprintf(stderr,
-					"prefilter changed slot %s of "
-					"'%s'\n",
-					a.slots[i].name, norm);
-		}
+	if (why && mismatches++ < 5)
+		fprintf(stderr, "prefilter changed '%.*s': %s\n", (int)len,
+			norm, why);
 }
 
 /* 's' normalised; with 'prefixes', every prefix of a short one too (a
