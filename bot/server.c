@@ -860,8 +860,10 @@ struct runner {
 	ev_timer drain_timer;
 	ev_prepare turn_end; /* libev only: rx_flush() before it blocks */
 	lws_sorted_usec_list_t heartbeat; /* libev only, see heartbeat() */
-	int64_t drain_deadline;		  /* 0 until SIGTERM/SIGINT */
-	bool done;			  /* leave the loop */
+	lws_sorted_usec_list_t health;	  /* see health_check() */
+	struct store_health_log health_log;
+	int64_t drain_deadline; /* 0 until SIGTERM/SIGINT */
+	bool done;		/* leave the loop */
 };
 
 /*
@@ -882,6 +884,35 @@ heartbeat(lws_sorted_usec_list_t *sul)
 
 	lws_sul_schedule(r->cx, 0, &r->heartbeat, heartbeat,
 			 SERVER_HEARTBEAT_MS * LWS_US_PER_MS);
+}
+
+/*
+ * What the database's writer and checkpointer could not do goes to the
+ * log (store_health_news): a full disk must show there, not only to the
+ * buyers who were asked to send again.
+ */
+#define SERVER_HEALTH_MS 1000
+
+static void
+health_say(struct runner *r)
+{
+	struct store_health h;
+	char line[512];
+
+	store_health(r->bot->store, &h);
+	if (store_health_news(&r->health_log, &h, util_now_ms(), line,
+			      sizeof(line)))
+		lwsl_err("%s\n", line);
+}
+
+static void
+health_check(lws_sorted_usec_list_t *sul)
+{
+	struct runner *r = lws_container_of(sul, struct runner, health);
+
+	health_say(r);
+	lws_sul_schedule(r->cx, 0, &r->health, health_check,
+			 SERVER_HEALTH_MS * LWS_US_PER_MS);
 }
 
 /* PROTOCOL_INIT / _DESTROY of the buyer protocol. */
@@ -969,6 +1000,8 @@ static void
 runner_run(struct runner *r)
 {
 	runner_poll(r); /* a signal may have come before the loop */
+	lws_sul_schedule(r->cx, 0, &r->health, health_check,
+			 SERVER_HEALTH_MS * LWS_US_PER_MS);
 	if (r->loop) {
 		heartbeat(&r->heartbeat);
 		ev_prepare_init(&r->turn_end, turn_end);
@@ -977,6 +1010,7 @@ runner_run(struct runner *r)
 			ev_run(r->loop, 0);
 		ev_prepare_stop(r->loop, &r->turn_end);
 		lws_sul_cancel(&r->heartbeat);
+		lws_sul_cancel(&r->health);
 		if (r->drain_deadline)
 			ev_timer_stop(r->loop, &r->drain_timer);
 		return;
@@ -988,6 +1022,7 @@ runner_run(struct runner *r)
 			rx_flush(r->vhd, NULL);
 		runner_poll(r);
 	}
+	lws_sul_cancel(&r->health);
 }
 
 int
@@ -1093,6 +1128,8 @@ server_run(struct bot *bot, struct bot_err *err)
 	pthread_mutex_destroy(&r.reloader.lock);
 	pthread_cond_destroy(&r.reloader.cond);
 	store_flush(bot->store);
+	r.health_log.said_ms = 0; /* the last word, however soon */
+	health_say(&r);
 	signal_cx = NULL;
 	waker.cx = NULL;
 	lws_context_destroy(cx);

@@ -62,6 +62,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -329,6 +330,7 @@ struct store {
 	 * is over once ckpt_passes reaches final_passes. */
 	bool final_asked;
 	unsigned long final_passes;
+	struct store_health health;
 };
 
 /* --- statements --------------------------------------------------------- */
@@ -816,7 +818,8 @@ take_batch(struct store *st)
 static void
 finish_batch(struct store *st, struct conn *c, struct qturn *batch)
 {
-	bool ok = write_batch(c, batch, st->path, NULL) == 0;
+	struct bot_err err;
+	bool ok = write_batch(c, batch, st->path, &err) == 0;
 	struct qturn *q, *next;
 	size_t n = 0;
 
@@ -824,6 +827,14 @@ finish_batch(struct store *st, struct conn *c, struct qturn *batch)
 		n++;
 
 	pthread_mutex_lock(&st->lock);
+	if (ok) {
+		st->health.batches_ok++;
+	} else {
+		st->health.batches_failed++;
+		st->health.turns_failed += n;
+		snprintf(st->health.error, sizeof(st->health.error), "%s",
+			 err.msg);
+	}
 	if (st->done_len + n > st->done_alloc && st->done_head > 0) {
 		memmove(st->done, st->done + st->done_head,
 			(st->done_len - st->done_head) * sizeof(*st->done));
@@ -901,12 +912,24 @@ ask_checkpoint(struct store *st)
 	pthread_cond_signal(&st->ckpt_work);
 }
 
-/* A checkpoint ended (either thread).  Lock held. */
+/*
+ * A checkpoint ended (either thread) with SQLite's 'rc' on connection 'c':
+ * count it.  BUSY (another process checkpoints, say the sqlite3 shell
+ * closing) is not a failure.  Lock held.
+ */
 static void
-checkpoint_done(struct store *st)
+checkpoint_done(struct store *st, const struct conn *c, int rc)
 {
 	st->ckpt_active = false;
 	st->ckpt_passes++;
+	if (rc == SQLITE_OK) {
+		st->health.ckpts_ok++;
+	} else if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+		st->health.ckpts_failed++;
+		snprintf(st->health.error, sizeof(st->health.error),
+			 "checkpoint of '%s': %s", st->path,
+			 sqlite3_errmsg(c->db));
+	}
 	pthread_cond_broadcast(&st->ckpt_idle);
 }
 
@@ -919,15 +942,17 @@ checkpoint_done(struct store *st)
 static void
 writer_checkpoint(struct store *st)
 {
+	int rc;
+
 	st->ckpt_active = true; /* the checkpointer waits for us */
 	st->ckpt_request = false;
 	pthread_mutex_unlock(&st->lock);
 
-	sqlite3_wal_checkpoint_v2(st->writer.db, NULL,
-				  SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	rc = sqlite3_wal_checkpoint_v2(st->writer.db, NULL,
+				       SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 
 	pthread_mutex_lock(&st->lock);
-	checkpoint_done(st);
+	checkpoint_done(st, &st->writer, rc);
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -986,6 +1011,7 @@ static void *
 ckpt_main(void *arg)
 {
 	struct store *st = arg;
+	int rc;
 
 #ifdef STORE_SCHED_IDLE
 	sched_policy(STORE_SCHED_IDLE);
@@ -1004,13 +1030,13 @@ ckpt_main(void *arg)
 
 		/* Passive: never blocks the writer.  A failure (I/O, full
 		 * disk) loses nothing: the frames stay in the WAL and the
-		 * next pass copies them. */
-		sqlite3_wal_checkpoint_v2(st->ckpt.db, NULL,
-					  SQLITE_CHECKPOINT_PASSIVE, NULL,
-					  NULL);
+		 * next pass copies them; the log says so. */
+		rc = sqlite3_wal_checkpoint_v2(st->ckpt.db, NULL,
+					       SQLITE_CHECKPOINT_PASSIVE, NULL,
+					       NULL);
 
 		pthread_mutex_lock(&st->lock);
-		checkpoint_done(st);
+		checkpoint_done(st, &st->ckpt, rc);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return NULL;
@@ -1269,6 +1295,68 @@ store_flush(struct store *st)
 			break;
 		finish_batch(st, &st->main, batch);
 	}
+}
+
+/* --- health ------------------------------------------------------------- */
+
+void
+store_health(struct store *st, struct store_health *out)
+{
+	pthread_mutex_lock(&st->lock);
+	*out = st->health;
+	pthread_mutex_unlock(&st->lock);
+}
+
+bool
+store_health_news(struct store_health_log *log, const struct store_health *now,
+		  int64_t now_ms, char *line, size_t cap)
+{
+	const struct store_health *was = &log->said;
+	unsigned long batches = now->batches_failed - was->batches_failed;
+	unsigned long turns = now->turns_failed - was->turns_failed;
+	unsigned long ckpts = now->ckpts_failed - was->ckpts_failed;
+	bool batches_back = log->batches_failing && batches == 0 &&
+			    now->batches_ok > was->batches_ok;
+	bool ckpts_back = log->ckpts_failing && ckpts == 0 &&
+			  now->ckpts_ok > was->ckpts_ok;
+	struct strbuf sb;
+
+	if (batches == 0 && ckpts == 0 && !batches_back && !ckpts_back)
+		return false;
+	if ((batches || ckpts) && log->said_ms != 0 &&
+	    now_ms - log->said_ms < STORE_HEALTH_LOG_MS)
+		return false; /* counted into the next line */
+	strbuf_init(&sb);
+	strbuf_addstr(&sb, "database:");
+	if (batches)
+		strbuf_addf(&sb,
+			    " %lu turn%s in %lu commit%s could not be saved "
+			    "(those buyers were asked to send again);",
+			    turns, turns == 1 ? "" : "s", batches,
+			    batches == 1 ? "" : "s");
+	if (ckpts)
+		strbuf_addf(&sb,
+			    " %lu checkpoint%s failed (nothing is lost: the "
+			    "WAL keeps every turn and grows until one "
+			    "succeeds);",
+			    ckpts, ckpts == 1 ? "" : "s");
+	if (batches || ckpts)
+		strbuf_addf(&sb, " last error: %s", now->error);
+	if (batches_back)
+		strbuf_addstr(&sb, " turns are saved again;");
+	if (ckpts_back)
+		strbuf_addstr(&sb, " checkpoints succeed again;");
+	if (sb.buf[sb.len - 1] == ';')
+		sb.buf[--sb.len] = '\0';
+	snprintf(line, cap, "%s", sb.buf);
+	strbuf_release(&sb);
+
+	log->batches_failing =
+		batches > 0 || (log->batches_failing && !batches_back);
+	log->ckpts_failing = ckpts > 0 || (log->ckpts_failing && !ckpts_back);
+	log->said = *now;
+	log->said_ms = now_ms;
+	return true;
 }
 
 /* --- reading ------------------------------------------------------------ */

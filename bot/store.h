@@ -73,6 +73,29 @@ struct store_done {
 	bool ok; /* false: not stored (disk full, I/O error) */
 };
 
+/*
+ * What the writer and the checkpointer did in the background, since the
+ * store was opened: for the log (store_health_news) and /metrics.
+ */
+struct store_health {
+	unsigned long batches_ok;
+	unsigned long batches_failed; /* rolled back: their buyers were told
+				       * to send again */
+	unsigned long turns_failed;   /* in those batches */
+	unsigned long ckpts_ok;
+	unsigned long ckpts_failed; /* the WAL keeps the data, and grows */
+	char error[256];	    /* the latest failure's, "" if none */
+};
+
+/* What the log was told last (zero it to start). */
+struct store_health_log {
+	struct store_health said;
+	int64_t said_ms; /* when, 0: never */
+	bool batches_failing, ckpts_failing;
+};
+
+#define STORE_HEALTH_LOG_MS 10000 /* one line at most this often */
+
 /* Counts for tests, /metrics and offline reports. */
 struct store_counts {
 	long conversations;
@@ -126,6 +149,20 @@ int store_submit_turn(struct store *st, const struct store_turn *t);
 
 /* Take up to 'max' finished turns, in submission order.  Returns count. */
 size_t store_take_done(struct store *st, struct store_done *out, size_t max);
+
+/* A copy of the counts, taken under the lock. */
+void store_health(struct store *st, struct store_health *out);
+
+/*
+ * A line for the log at 'now_ms' about 'now' against what 'log' said:
+ * failures since (at most one line per STORE_HEALTH_LOG_MS while they go
+ * on: the ones in between are counted into the next), or that batches or
+ * checkpoints succeed again after failing.  Returns false when there is
+ * nothing to say.  Pure: the server calls it from a timer.
+ */
+bool store_health_news(struct store_health_log *log,
+		       const struct store_health *now, int64_t now_ms,
+		       char *line, size_t cap);
 
 /* Block until everything queued so far is committed (or failed). */
 void store_flush(struct store *st);

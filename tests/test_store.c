@@ -676,6 +676,75 @@ test_queue_full(void)
 	store_close(st);
 }
 
+/* --- store-9: what the log is told about failures ----------------------- */
+
+static void
+test_health_news(void)
+{
+	struct store_health_log log;
+	struct store_health h;
+	char line[512];
+	int64_t t = 1000000;
+
+	TEST("store-9.1"); /* nothing failed: nothing to say */
+	memset(&log, 0, sizeof(log));
+	memset(&h, 0, sizeof(h));
+	h.batches_ok = 50;
+	h.ckpts_ok = 3;
+	CHECK(!store_health_news(&log, &h, t, line, sizeof(line)));
+
+	TEST("store-9.2"); /* the first failure is said at once */
+	h.batches_failed = 1;
+	h.turns_failed = 7;
+	snprintf(h.error, sizeof(h.error),
+		 "cannot write to database "
+		 "'x.db': database or disk is full");
+	CHECK(store_health_news(&log, &h, t, line, sizeof(line)));
+	CHECK_STR(line, "database: 7 turns in 1 commit could not be saved "
+			"(those buyers were asked to send again); last error: "
+			"cannot write to database 'x.db': database or disk is "
+			"full");
+
+	TEST("store-9.3"); /* more within 10 s wait, then come together */
+	h.batches_failed = 3;
+	h.turns_failed = 20;
+	CHECK(!store_health_news(&log, &h, t + 1000, line, sizeof(line)));
+	h.batches_failed = 4;
+	h.turns_failed = 21;
+	h.ckpts_failed = 1;
+	snprintf(h.error, sizeof(h.error),
+		 "checkpoint of 'x.db': disk I/O "
+		 "error");
+	CHECK(!store_health_news(&log, &h, t + 9999, line, sizeof(line)));
+	CHECK(store_health_news(&log, &h, t + 10000, line, sizeof(line)));
+	CHECK_STR(line, "database: 14 turns in 3 commits could not be saved "
+			"(those buyers were asked to send again); 1 checkpoint "
+			"failed (nothing is lost: the WAL keeps every turn and "
+			"grows until one succeeds); last error: checkpoint of "
+			"'x.db': disk I/O error");
+
+	TEST("store-9.4"); /* no new failure, no success yet: quiet */
+	CHECK(!store_health_news(&log, &h, t + 30000, line, sizeof(line)));
+
+	TEST("store-9.5"); /* a commit again: said once, at once */
+	h.batches_ok++;
+	CHECK(store_health_news(&log, &h, t + 30001, line, sizeof(line)));
+	CHECK_STR(line, "database: turns are saved again");
+	CHECK(!store_health_news(&log, &h, t + 30002, line, sizeof(line)));
+	h.ckpts_ok++;
+	CHECK(store_health_news(&log, &h, t + 30003, line, sizeof(line)));
+	CHECK_STR(line, "database: checkpoints succeed again");
+	h.batches_ok += 100;
+	h.ckpts_ok += 5;
+	CHECK(!store_health_news(&log, &h, t + 90000, line, sizeof(line)));
+
+	TEST("store-9.6"); /* a small buffer gets a cut line, not an overflow */
+	h.batches_failed++;
+	h.turns_failed++;
+	CHECK(store_health_news(&log, &h, t + 100000, line, 16));
+	CHECK_STR(line, "database: 1 tur");
+}
+
 /* --- store-6: a full disk ----------------------------------------------- */
 
 #define DISK_TURNS_MAX 2000
@@ -742,6 +811,17 @@ test_disk_full(void)
 	CHECK(n_ok > 0);
 	CHECK(n_fail > 0);
 	CHECK_INT(n_ok + n_fail, submitted);
+	{
+		/* the failures are counted, with SQLite's reason */
+		struct store_health h;
+
+		store_health(st, &h);
+		CHECK_INT(h.turns_failed, n_fail);
+		CHECK(h.batches_failed >= 1 &&
+		      h.batches_failed <= (unsigned long)n_fail);
+		CHECK(h.batches_ok >= 1);
+		CHECK(strstr(h.error, "full") != NULL);
+	}
 	store_close(st);
 
 	/* Every turn reported stored is there, whole; no other is. */
@@ -1359,6 +1439,7 @@ suite_store(void)
 	test_writer();
 	test_queue_full();
 	test_disk_full();
+	test_health_news();
 	test_buyer_messages();
 	test_unmatched_groups();
 	test_migrate_v1();

@@ -2373,6 +2373,18 @@ scenario_disk_full(void)
 	}
 	CHECK_AT(server_alive(&s), "server died when the database filled up");
 	server_stop(&s);
+	if (full_at) {
+		/* ops see it too: the log says what was lost and why */
+		char *log = util_read_file(s.log, NULL);
+
+		CHECK_AT(log &&
+				 strstr(log, "could not be saved (those buyers "
+					     "were asked to send again)") &&
+				 strstr(log, "database or disk is full"),
+			 "db_max_mb 1: the server log does not say that turns "
+			 "could not be saved, and why");
+		free(log);
+	}
 	db = db_open(s.db, false);
 	for (i = 1; db && i <= FULL_MAX_MESSAGES; i++) {
 		long n;
