@@ -480,6 +480,20 @@ dialog_state_name(enum dialog_state s)
 	return names[s];
 }
 
+bool
+dialog_state_parse(const char *name, enum dialog_state *out)
+{
+	int s;
+
+	for (s = DIALOG_BOT; s <= DIALOG_CLOSED; s++)
+		if (strcmp(name, dialog_state_name((enum dialog_state)s)) ==
+		    0) {
+			*out = (enum dialog_state)s;
+			return true;
+		}
+	return false;
+}
+
 const char *
 dialog_escalation_name(enum dialog_escalation e)
 {

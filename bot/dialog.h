@@ -116,6 +116,8 @@ int dialog_handle(const struct content *ct, const struct dialog_policy *p,
 
 const char *dialog_action_name(enum dialog_action a);
 const char *dialog_state_name(enum dialog_state s);
+/* The state called 'name' (as dialog_state_name() says it); false if none. */
+bool dialog_state_parse(const char *name, enum dialog_state *out);
 const char *dialog_escalation_name(enum dialog_escalation e); /* or NULL */
 
 #endif /* BOT_DIALOG_H */

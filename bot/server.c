@@ -306,6 +306,47 @@ fill_turn(struct store_turn *t, const struct conversation *c,
 	t->misses = c->misses;
 	t->last_intent = c->last_intent[0] ? c->last_intent : NULL;
 	t->order_id = c->order_id[0] ? c->order_id : NULL;
+	t->pending_intent = c->pending_intent[0] ? c->pending_intent : NULL;
+	t->pending_slot = c->pending_slot[0] ? c->pending_slot : NULL;
+	t->item = c->item[0] ? c->item : NULL;
+}
+
+/*
+ * A buyer not in the table (the server restarted, or the table let them
+ * go) goes on where their conversation was last committed, unless it has
+ * been idle for longer than conversation_ttl_s: still queued for a human,
+ * the same misses, the slot the bot asked for, the order and the product.
+ * A database that cannot be read leaves a fresh conversation and a line
+ * in the log; the turn itself goes on.
+ */
+static void
+resume_conversation(struct vhd *vhd, struct conversation *c, int64_t now)
+{
+	const struct config *cfg = vhd->bot->cfg;
+	struct store_conversation sc;
+	enum dialog_state state;
+	struct bot_err err;
+	int rc;
+
+	rc = store_load_conversation(vhd->bot->store, c->buyer, &sc, &err);
+	if (rc < 0)
+		lwsl_err("%s\n", err.msg);
+	if (rc <= 0 ||
+	    now - sc.updated_ms > (int64_t)cfg->conversation_ttl_s * 1000 ||
+	    !dialog_state_parse(sc.state, &state))
+		return;
+	c->state = state;
+	c->misses = sc.misses;
+	c->turns = (uint32_t)sc.turns;
+	c->created_ms = sc.created_ms;
+	c->last_ms = sc.updated_ms;
+	snprintf(c->last_intent, sizeof(c->last_intent), "%s", sc.last_intent);
+	snprintf(c->order_id, sizeof(c->order_id), "%s", sc.order_id);
+	snprintf(c->pending_intent, sizeof(c->pending_intent), "%s",
+		 sc.pending_intent);
+	snprintf(c->pending_slot, sizeof(c->pending_slot), "%s",
+		 sc.pending_slot);
+	snprintf(c->item, sizeof(c->item), "%s", sc.item);
 }
 
 /* The frames are formatted in the vhd's reused buffer and copied once
@@ -365,6 +406,7 @@ handle_frame(struct vhd *vhd, struct session *pss, const char *msg, size_t len)
 	struct strbuf textbuf;
 	const char *buyer = pss->buyer, *sender = NULL;
 	int64_t now = util_now_ms();
+	bool created;
 	int rc = 0;
 
 	if (protocol_parse(msg, len, &in, &perr) < 0)
@@ -411,7 +453,9 @@ handle_frame(struct vhd *vhd, struct session *pss, const char *msg, size_t len)
 		rc = send_error(vhd, pss, PROTO_TOO_LARGE, m, in.id, sender);
 		goto out;
 	}
-	c = convtab_get(vhd->convs, buyer, now, NULL);
+	c = convtab_get(vhd->convs, buyer, now, &created);
+	if (created)
+		resume_conversation(vhd, c, now);
 	if (!ratelimit_allow(convtab_ratelimit(c), cfg->rate_limit,
 			     SERVER_RATE_WINDOW_MS, now)) {
 		char m[96];

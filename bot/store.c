@@ -165,6 +165,16 @@ static const char *const migrations[] = {
 	"DROP TABLE conversations;"
 	"ALTER TABLE conversations_v2 RENAME TO conversations;"
 	"PRAGMA user_version = 2;",
+
+	/*
+	 * 3: what a conversation needs to go on after a restart: the slot
+	 * the bot asked for (and for which intent) and the product talked
+	 * about.  NULL when none, which costs a byte a row.
+	 */
+	"ALTER TABLE conversations ADD COLUMN pending_intent TEXT;"
+	"ALTER TABLE conversations ADD COLUMN pending_slot TEXT;"
+	"ALTER TABLE conversations ADD COLUMN item TEXT;"
+	"PRAGMA user_version = 3;",
 };
 
 /* Statements prepared on every connection at open. */
@@ -173,6 +183,7 @@ enum stmt_id {
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_UPSERT_CONVERSATION,
+	ST_LOAD_CONVERSATION,
 	ST_INSERT_BUYER_LINE,
 	ST_INSERT_EXCHANGE,
 	ST_INSERT_UNMATCHED,
@@ -200,15 +211,23 @@ static const char *const stmt_sql[ST_NR] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_UPSERT_CONVERSATION] =
 		"INSERT OR ROLLBACK INTO conversations (buyer, state, misses,"
-		"  last_intent, order_id, turns, created_ms, updated_ms)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)"
+		"  last_intent, order_id, turns, created_ms, updated_ms,"
+		"  pending_intent, pending_slot, item)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8, ?9)"
 		" ON CONFLICT (buyer) DO UPDATE SET"
 		"  state = excluded.state,"
 		"  misses = excluded.misses,"
 		"  last_intent = excluded.last_intent,"
 		"  order_id = excluded.order_id,"
 		"  turns = turns + 1,"
-		"  updated_ms = excluded.updated_ms",
+		"  updated_ms = excluded.updated_ms,"
+		"  pending_intent = excluded.pending_intent,"
+		"  pending_slot = excluded.pending_slot,"
+		"  item = excluded.item",
+	[ST_LOAD_CONVERSATION] =
+		"SELECT state, misses, last_intent, order_id, turns,"
+		"  created_ms, updated_ms, pending_intent, pending_slot, item"
+		" FROM conversations WHERE buyer = ?1",
 	/* A turn's lines: the buyer's alone, or with the bot's reply in the
 	 * same statement (same rows and ids as two inserts).  The roles are
 	 * in the SQL; ?1 to ?8 mean the same in both. */
@@ -283,6 +302,9 @@ static const size_t turn_strings[] = {
 	offsetof(struct store_turn, state),
 	offsetof(struct store_turn, last_intent),
 	offsetof(struct store_turn, order_id),
+	offsetof(struct store_turn, pending_intent),
+	offsetof(struct store_turn, pending_slot),
+	offsetof(struct store_turn, item),
 };
 
 struct store {
@@ -664,6 +686,12 @@ write_one(struct conn *c, const struct store_turn *t)
 		rc = bind_str(s, 5, t->order_id);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(s, 6, t->at_ms);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 7, t->pending_intent);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 8, t->pending_slot);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 9, t->item);
 	if (rc == SQLITE_OK)
 		rc = step_done(s);
 	if (rc != SQLITE_OK)
@@ -1385,6 +1413,62 @@ static const char *
 column_str(sqlite3_stmt *s, int i)
 {
 	return (const char *)sqlite3_column_text(s, i);
+}
+
+/* Column 'i' into 'dst' (cap bytes), "" for NULL; false if it is longer. */
+static bool
+column_copy(sqlite3_stmt *s, int i, char *dst, size_t cap)
+{
+	const char *v = column_str(s, i);
+	size_t n = v ? (size_t)sqlite3_column_bytes(s, i) : 0;
+
+	dst[0] = '\0';
+	if (n >= cap)
+		return false;
+	if (n)
+		memcpy(dst, v, n + 1);
+	return true;
+}
+
+int
+store_load_conversation(struct store *st, const char *buyer,
+			struct store_conversation *out, struct bot_err *err)
+{
+	sqlite3_stmt *s = st->main.stmt[ST_LOAD_CONVERSATION];
+	int rc = bind_str(s, 1, buyer);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->misses = sqlite3_column_int(s, 1);
+		out->turns = (long)sqlite3_column_int64(s, 4);
+		out->created_ms = sqlite3_column_int64(s, 5);
+		out->updated_ms = sqlite3_column_int64(s, 6);
+		/* written by this program: longer means someone else did */
+		if (!column_copy(s, 0, out->state, sizeof(out->state)) ||
+		    !column_copy(s, 2, out->last_intent,
+				 sizeof(out->last_intent)) ||
+		    !column_copy(s, 3, out->order_id, sizeof(out->order_id)) ||
+		    !column_copy(s, 7, out->pending_intent,
+				 sizeof(out->pending_intent)) ||
+		    !column_copy(s, 8, out->pending_slot,
+				 sizeof(out->pending_slot)) ||
+		    !column_copy(s, 9, out->item, sizeof(out->item))) {
+			sqlite3_reset(s);
+			return bot_errf(err,
+					"database '%s': conversation of '%s' "
+					"has a field too long to be ours",
+					st->path, buyer);
+		}
+		sqlite3_reset(s);
+		return 1;
+	}
+	if (rc != SQLITE_DONE)
+		bot_errf(err, "cannot read database '%s': %s", st->path,
+			 sqlite3_errmsg(st->main.db));
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /*

@@ -65,7 +65,20 @@ struct store_turn {
 	int misses;
 	const char *last_intent;
 	const char *order_id;
-	void *user; /* handed back by store_take_done() */
+	const char *pending_intent; /* the slot asked for, and for which */
+	const char *pending_slot;
+	const char *item; /* the product talked about */
+	void *user;	  /* handed back by store_take_done() */
+};
+
+/* A conversation as last committed (store_load_conversation). */
+struct store_conversation {
+	char state[16]; /* bot | queued | agent | closed */
+	int misses;
+	long turns;
+	int64_t created_ms, updated_ms;
+	char last_intent[64], order_id[64], pending_intent[64],
+		pending_slot[64], item[64]; /* "" when none */
 };
 
 struct store_done {
@@ -149,6 +162,16 @@ int store_submit_turn(struct store *st, const struct store_turn *t);
 
 /* Take up to 'max' finished turns, in submission order.  Returns count. */
 size_t store_take_done(struct store *st, struct store_done *out, size_t max);
+
+/*
+ * The conversation of 'buyer' as last committed, on the opener's
+ * connection (the service thread, a short read): 1 and 'out' filled, 0
+ * when there is none, -1 + err.  Turns still queued for the writer are
+ * not in it.
+ */
+int store_load_conversation(struct store *st, const char *buyer,
+			    struct store_conversation *out,
+			    struct bot_err *err);
 
 /* A copy of the counts, taken under the lock. */
 void store_health(struct store *st, struct store_health *out);

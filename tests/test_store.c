@@ -19,7 +19,7 @@
 void suite_store(void);
 
 #define WRITER_TURNS	   5000
-#define STORE_TEST_VERSION 2 /* the schema version this store migrates to */
+#define STORE_TEST_VERSION 3 /* the schema version this store migrates to */
 
 static char tmpdir[64];
 
@@ -676,7 +676,7 @@ test_queue_full(void)
 	store_close(st);
 }
 
-/* --- store-9: what the log is told about failures ----------------------- */
+/* --- store-12: what the log is told about failures ---------------------- */
 
 static void
 test_health_news(void)
@@ -686,14 +686,14 @@ test_health_news(void)
 	char line[512];
 	int64_t t = 1000000;
 
-	TEST("store-9.1"); /* nothing failed: nothing to say */
+	TEST("store-12.1"); /* nothing failed: nothing to say */
 	memset(&log, 0, sizeof(log));
 	memset(&h, 0, sizeof(h));
 	h.batches_ok = 50;
 	h.ckpts_ok = 3;
 	CHECK(!store_health_news(&log, &h, t, line, sizeof(line)));
 
-	TEST("store-9.2"); /* the first failure is said at once */
+	TEST("store-12.2"); /* the first failure is said at once */
 	h.batches_failed = 1;
 	h.turns_failed = 7;
 	snprintf(h.error, sizeof(h.error),
@@ -705,7 +705,7 @@ test_health_news(void)
 			"cannot write to database 'x.db': database or disk is "
 			"full");
 
-	TEST("store-9.3"); /* more within 10 s wait, then come together */
+	TEST("store-12.3"); /* more within 10 s wait, then come together */
 	h.batches_failed = 3;
 	h.turns_failed = 20;
 	CHECK(!store_health_news(&log, &h, t + 1000, line, sizeof(line)));
@@ -723,10 +723,10 @@ test_health_news(void)
 			"grows until one succeeds); last error: checkpoint of "
 			"'x.db': disk I/O error");
 
-	TEST("store-9.4"); /* no new failure, no success yet: quiet */
+	TEST("store-12.4"); /* no new failure, no success yet: quiet */
 	CHECK(!store_health_news(&log, &h, t + 30000, line, sizeof(line)));
 
-	TEST("store-9.5"); /* a commit again: said once, at once */
+	TEST("store-12.5"); /* a commit again: said once, at once */
 	h.batches_ok++;
 	CHECK(store_health_news(&log, &h, t + 30001, line, sizeof(line)));
 	CHECK_STR(line, "database: turns are saved again");
@@ -738,11 +738,73 @@ test_health_news(void)
 	h.ckpts_ok += 5;
 	CHECK(!store_health_news(&log, &h, t + 90000, line, sizeof(line)));
 
-	TEST("store-9.6"); /* a small buffer gets a cut line, not an overflow */
+	TEST("store-12.6"); /* a small buffer gets a cut line, not an overflow
+			     */
 	h.batches_failed++;
 	h.turns_failed++;
 	CHECK(store_health_news(&log, &h, t + 100000, line, 16));
 	CHECK_STR(line, "database: 1 tur");
+}
+
+/* --- store-13: a conversation read back --------------------------------- */
+
+static void
+test_load_conversation(void)
+{
+	struct store_conversation sc;
+	struct bot_err err = {""};
+	struct store_turn t;
+	struct store *st;
+	char *path = tmp_path("resume.db");
+	sqlite3 *db;
+
+	TEST("store-13.1"); /* none yet */
+	st = store_open(path, NULL, &err);
+	CHECK(st != NULL);
+	if (st == NULL) {
+		free(path);
+		return;
+	}
+	CHECK_INT(store_load_conversation(st, "r1", &sc, &err), 0);
+
+	TEST("store-13.2"); /* the last committed turn's state, whole */
+	sample_turn(&t, "r1", 1000);
+	CHECK_INT(store_write_turn(st, &t, &err), 0);
+	sample_turn(&t, "r1", 2000);
+	t.state = "queued";
+	t.misses = 1;
+	t.last_intent = "logistics.where";
+	t.order_id = NULL;
+	t.pending_intent = "logistics.where";
+	t.pending_slot = "order_id";
+	t.item = "sku-连衣裙-01";
+	CHECK_INT(store_write_turn(st, &t, &err), 0);
+	CHECK_INT(store_load_conversation(st, "r1", &sc, &err), 1);
+	CHECK_STR(sc.state, "queued");
+	CHECK_INT(sc.misses, 1);
+	CHECK_INT(sc.turns, 2);
+	CHECK_INT(sc.created_ms, 1000);
+	CHECK_INT(sc.updated_ms, 2000);
+	CHECK_STR(sc.last_intent, "logistics.where");
+	CHECK_STR(sc.order_id, "");
+	CHECK_STR(sc.pending_intent, "logistics.where");
+	CHECK_STR(sc.pending_slot, "order_id");
+	CHECK_STR(sc.item, "sku-连衣裙-01");
+	CHECK_INT(store_load_conversation(st, "r2", &sc, &err), 0);
+
+	TEST("store-13.3"); /* a value no xiaoer wrote is refused, said why */
+	db = sql_open(path);
+	CHECK_INT(sqlite3_exec(db,
+			       "UPDATE conversations SET item ="
+			       " printf('%.100c', 'x') WHERE buyer = 'r1'",
+			       NULL, NULL, NULL),
+		  SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT(store_load_conversation(st, "r1", &sc, &err), -1);
+	CHECK(strstr(err.msg, "too long") != NULL);
+	CHECK_INT(store_load_conversation(st, "r2", &sc, &err), 0);
+	store_close(st);
+	free(path);
 }
 
 /* --- store-6: a full disk ----------------------------------------------- */
@@ -1263,6 +1325,14 @@ test_migrate_v1(void)
 			  " AND sql LIKE '%WITHOUT ROWID%'",
 			  "conversations"),
 		  1);
+	/* Version 3: the columns a conversation resumes with, NULL in the
+	 * rows that were there. */
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM conversations WHERE"
+			  " pending_intent IS NULL AND pending_slot IS NULL"
+			  " AND item IS NULL",
+			  NULL),
+		  2);
 	CHECK_INT(sql_int(db, "PRAGMA user_version", NULL), STORE_TEST_VERSION);
 	sqlite3_close(db);
 	free(path);
@@ -1440,6 +1510,7 @@ suite_store(void)
 	test_queue_full();
 	test_disk_full();
 	test_health_news();
+	test_load_conversation();
 	test_buyer_messages();
 	test_unmatched_groups();
 	test_migrate_v1();

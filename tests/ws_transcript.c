@@ -304,12 +304,11 @@ print_log_tail(struct server *s)
  * Start a server with 'conf' as its config file.  Returns 0 once it
  * listens, or -1 after recording a failure.
  */
+static int server_spawn_at(const char *file, int line, struct server *s);
+
 static int
 server_start_at(const char *file, int line, struct server *s, const char *conf)
 {
-	int64_t deadline;
-	const char *key = "xiaoer: listening on http://" HOST ":";
-
 	memset(s, 0, sizeof(*s));
 	s->failed_at_start = test_failed;
 	snprintf(s->dir, sizeof(s->dir), "/tmp/xiaoer-ws.XXXXXX");
@@ -326,6 +325,33 @@ server_start_at(const char *file, int line, struct server *s, const char *conf)
 		check_at(file, line, false, "cannot write '%s'", s->conf);
 		return -1;
 	}
+	return server_spawn_at(file, line, s);
+}
+
+#define server_start(s, conf) server_start_at(__FILE__, __LINE__, s, conf)
+
+/* Start it again on the same config and database, once it has stopped
+ * (server_stop, server_kill9); its log starts over. */
+static int
+server_restart_at(const char *file, int line, struct server *s)
+{
+	s->exited = false;
+	s->status = 0;
+	s->log_shown = false;
+	unlink(s->log); /* or its old listening line would be read */
+	return server_spawn_at(file, line, s);
+}
+
+#define server_restart(s) server_restart_at(__FILE__, __LINE__, s)
+
+/* Run xiaoer on s->conf and s->db; 0 once it listens, or -1 after
+ * recording a failure. */
+static int
+server_spawn_at(const char *file, int line, struct server *s)
+{
+	int64_t deadline;
+	const char *key = "xiaoer: listening on http://" HOST ":";
+
 	fflush(NULL);
 	s->pid = fork();
 	if (s->pid < 0) {
@@ -398,8 +424,6 @@ server_start_at(const char *file, int line, struct server *s, const char *conf)
 		sleep_ms(20);
 	}
 }
-
-#define server_start(s, conf) server_start_at(__FILE__, __LINE__, s, conf)
 
 /* Wait up to 'ms' for the child to exit; true when it has. */
 static bool
@@ -2286,6 +2310,150 @@ out:
 	server_done(&s);
 }
 
+/* ---- scenario: a restart in the middle of conversations --------------- */
+
+/* Send 'text' as buyer 'buyer' on a new connection; the reply (status
+ * frames counted into '*nstatus'), or NULL after a failure. */
+static json_t *
+ask_as(const struct server *s, const char *buyer, const char *id,
+       const char *text, int *nstatus)
+{
+	char path[96];
+	struct wsc *c;
+	json_t *f = NULL;
+
+	snprintf(path, sizeof(path), "/ws/buyer?buyer=%s", buyer);
+	c = ws_open(s, path);
+	if (c && send_msg(c, id, text))
+		f = recv_skip_status(c, FRAME_TIMEOUT_MS, nstatus);
+	/* a hand-off's status frame comes right after the reply */
+	while (f && c && nstatus) {
+		struct strbuf more;
+		json_t *g;
+		int op = 0;
+
+		strbuf_init(&more);
+		if (wsc_recv(c, 300, &op, &more) != WSC_MESSAGE) {
+			strbuf_release(&more);
+			break;
+		}
+		g = json_loadb(more.buf, more.len, 0, NULL);
+		strbuf_release(&more);
+		CHECK_AT(is_type(g, "status"),
+			 "%s: expected nothing after the reply but a status "
+			 "frame",
+			 id);
+		*nstatus += is_type(g, "status");
+		json_decref(g);
+	}
+	wsc_close(c);
+	return f;
+}
+
+/*
+ * A deploy or a crash restarts the server while buyers are mid-way.  Each
+ * goes on where the last committed turn left them: the bot asked for an
+ * order number, the buyer was queued for a human, the buyer had one miss.
+ * A buyer with nothing stored starts fresh: the control that says the
+ * answers after the restart come from the resumed state.
+ */
+static void
+scenario_resume(void)
+{
+	struct server s;
+	sqlite3 *db;
+	json_t *f;
+	int n = 0;
+
+	test_id = "resume";
+	if (server_start(&s, "rate_limit 0\n") < 0)
+		goto out;
+	f = ask_as(&s, "res-slot", "s1", "退款什么时候到账", NULL);
+	match(f, "{\"type\":\"reply\",\"reply_to\":\"s1\","
+		 "\"intent\":\"aftersale.refund_progress\","
+		 "\"action\":\"clarify\"}");
+	json_decref(f);
+	f = ask_as(&s, "res-human", "h1", "转人工", &n);
+	match(f, "{\"type\":\"reply\",\"reply_to\":\"h1\"}");
+	CHECK_AT(n == 1, "转人工: expected one status frame, got %d", n);
+	json_decref(f);
+	f = ask_as(&s, "res-miss", "m1", "asdfgh qwer", &n);
+	match(f, "{\"type\":\"reply\",\"reply_to\":\"m1\","
+		 "\"intent\":\"fallback\"}");
+	json_decref(f);
+
+	server_stop_clean(&s);
+	if (server_restart(&s) < 0)
+		goto out;
+
+	/* the order number answers the question asked before the restart */
+	f = ask_as(&s, "res-slot", "s2", "123456789012345678", NULL);
+	match(f, "{\"type\":\"reply\",\"reply_to\":\"s2\","
+		 "\"intent\":\"aftersale.refund_progress\","
+		 "\"action\":\"reply\"}");
+	json_decref(f);
+	f = ask_as(&s, "res-fresh", "x1", "123456789012345678", NULL);
+	CHECK_AT(f && str_of(f, "intent") &&
+			 strcmp(str_of(f, "intent"),
+				"aftersale.refund_progress") != 0,
+		 "control: a bare order number from a new buyer should not "
+		 "answer a question nobody asked");
+	json_decref(f);
+	/* still queued: asking again is not a second hand-off */
+	n = 0;
+	f = ask_as(&s, "res-human", "h2", "转人工", &n);
+	match(f, "{\"type\":\"reply\",\"reply_to\":\"h2\"}");
+	CHECK_AT(n == 0,
+		 "转人工 again after the restart: expected no new status "
+		 "frame (still queued), got %d",
+		 n);
+	json_decref(f);
+	/* the second miss in a row hands over, as without the restart */
+	n = 0;
+	f = ask_as(&s, "res-miss", "m2", "zzzz 1234 xkcd", &n);
+	match(f, "{\"type\":\"reply\",\"reply_to\":\"m2\"}");
+	CHECK_AT(n == 1,
+		 "a second miss after the restart: expected the hand-off's "
+		 "status frame, got %d",
+		 n);
+	json_decref(f);
+	server_stop_clean(&s);
+
+	/* idle for longer than conversation_ttl_s: starts over, as it
+	 * would have in memory */
+	CHECK_AT(write_file(s.conf, "rate_limit 0\nconversation_ttl_s 1\n") ==
+				 0 &&
+			 (getenv("XIAOER_WS_LOOP") == NULL ||
+			  append_loop(s.conf, getenv("XIAOER_WS_LOOP")) == 0),
+		 "cannot rewrite '%s'", s.conf);
+	sleep_ms(1100);
+	if (server_restart(&s) < 0)
+		goto out;
+	n = 0;
+	f = ask_as(&s, "res-human", "h3", "转人工", &n);
+	match(f, "{\"type\":\"reply\",\"reply_to\":\"h3\"}");
+	CHECK_AT(n == 1,
+		 "转人工 after conversation_ttl_s: expected a new hand-off's "
+		 "status frame, got %d",
+		 n);
+	json_decref(f);
+	server_stop_clean(&s);
+
+	db = db_open(s.db, true);
+	CHECK_AT(db_long(db, "SELECT count(*) FROM escalations WHERE buyer = ?",
+			 "res-human", NULL) == 2,
+		 "res-human: expected one escalation before the restart and "
+		 "one after conversation_ttl_s, none in between");
+	CHECK_AT(db_long(db,
+			 "SELECT count(*) FROM escalations WHERE buyer = ?"
+			 " AND reason = ?",
+			 "res-miss", "misses") == 1,
+		 "res-miss: expected one escalation for misses");
+	sqlite3_close(db);
+out:
+	server_done(&s);
+}
+
 /* ---- scenario: disk full --------------------------------------------- */
 
 #define FULL_MAX_MESSAGES 3000
@@ -2429,6 +2597,7 @@ main(int argc, char **argv)
 		{"sigterm", scenario_sigterm},
 		{"reload", scenario_reload},
 		{"disk-full", scenario_disk_full},
+		{"resume", scenario_resume},
 	};
 	struct sigaction sa;
 	struct stat st;
