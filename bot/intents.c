@@ -927,6 +927,62 @@ report(struct reporter *r, const struct intent_int *in, const char *s,
 		r->fn(r->ctx, where, reason);
 }
 
+/* Is the leftmost match of 'p' in normalised 'text' empty? */
+static bool
+empty_match_in(struct intents *t, const struct pat *p, const char *text)
+{
+	size_t len = strlen(text);
+	char *norm = xmalloc(len + 1);
+	PCRE2_SIZE *ov;
+	bool empty;
+
+	len = text_normalize(text, len, norm, len + 1);
+	empty = pcre2_match(p->code, (PCRE2_SPTR)padded(t, norm, len), len, 0,
+			    0, t->md, t->mctx) >= 0 &&
+		(ov = pcre2_get_ovector_pointer(t->md), ov[1] == ov[0]);
+	free(norm);
+	return empty;
+}
+
+/*
+ * A match that consumes nothing does not count (match_code()), and the
+ * leftmost match is the one PCRE2 gives: a pattern or exclude that can
+ * match empty does less than it says.  PCRE2 says when a pattern can
+ * ('(退货)?', '\b'); lookaheads alone ('(?=运费)') show on the intent's
+ * own examples and counter-examples, the texts they are written for.
+ */
+static void
+check_empty(struct reporter *r, struct intents *t, const struct intent_int *in,
+	    const struct pat *p, const char *what)
+{
+	char reason[512];
+	const char *on = NULL;
+	uint32_t min = 1;
+	size_t k;
+
+	pcre2_pattern_info(p->code, PCRE2_INFO_MINLENGTH, &min);
+	for (k = 0; min > 0 && on == NULL && k < in->nexamples; k++)
+		if (empty_match_in(t, p, in->examples[k]))
+			on = in->examples[k];
+	for (k = 0; min > 0 && on == NULL && k < in->ncounters; k++)
+		if (empty_match_in(t, p, in->counters[k]))
+			on = in->counters[k];
+	if (min > 0 && on == NULL)
+		return;
+	if (on)
+		snprintf(reason, sizeof(reason),
+			 "%s '%s' of '%s' matches nothing in '%s', and an "
+			 "empty match does not count: make it need a "
+			 "character",
+			 what, p->src, in->pub.name, on);
+	else
+		snprintf(reason, sizeof(reason),
+			 "%s '%s' of '%s' can match nothing, and an empty "
+			 "match does not count: make it need a character",
+			 what, p->src, in->pub.name);
+	report(r, in, p->src, reason);
+}
+
 int
 intents_check(struct intents *t, intents_report_fn *fn, void *ctx)
 {
@@ -947,7 +1003,12 @@ intents_check(struct intents *t, intents_report_fn *fn, void *ctx)
 					 "empty string",
 					 in->pats[j].src, in->pub.name);
 				report(&r, in, in->pats[j].src, reason);
+			} else {
+				check_empty(&r, t, in, &in->pats[j], "pattern");
 			}
+		/* the leftmost match decides: an empty one hides any other */
+		for (j = 0; j < in->nexcl; j++)
+			check_empty(&r, t, in, &in->excl[j], "exclude");
 		if (in->npats > 0 && in->nexamples < INTENTS_MIN_EXAMPLES) {
 			snprintf(
 				reason, sizeof(reason),

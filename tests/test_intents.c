@@ -181,6 +181,34 @@ suite_intents(void)
 		intents_free(t);
 	}
 
+	TEST("intents-6.2"); /* patterns and excludes that can match nothing */
+	t = load_one(
+		"{\"intents\":[\n"
+		"{\"name\":\"a.b\",\"topic\":\"human\",\n"
+		" \"patterns\":[\"退货\", \"(?=换货)\"],\n"
+		" \"exclude\":[\"(?=运费)\", \"地址?\", \"不(想|要)\",\n"
+		"   \"(退货)?\"],\n"
+		" \"examples\":[\"我要退货\", \"想退货了\", \"能退货吗\",\n"
+		"   \"帮我退货\", \"换货还是退货\"],\n"
+		" \"counter_examples\":[\"退货运费多少\"]}\n"
+		"]}",
+		&err, dir);
+	CHECK(t != NULL);
+	if (t) {
+		/* the pattern (?=换货) on its example 换货还是退货 (1), the
+		 * exclude (?=运费) on its counter-example (2), the exclude
+		 * (退货)? anywhere (3); 地址? and 不(想|要) need a character */
+		problems = 0;
+		CHECK_INT(intents_check(t, count_report, &problems), 3);
+		/* what it is about: both excludes meet an empty match first,
+		 * and this text is not excluded although it says 退货 and
+		 * 运费; one that needs a character does exclude */
+		CHECK(intents_match(t, "我要退货 运费多少",
+				    strlen("我要退货 运费多少"), &m));
+		CHECK(!intents_match(t, "不想退货", strlen("不想退货"), &m));
+		intents_free(t);
+	}
+
 	TEST("intents-7.1"); /* catastrophic patterns stay bounded */
 	t = load_one("{\"intents\":[{\"name\":\"a.b\",\"topic\":\"human\","
 		     "\"patterns\":[\"(a+)+$\"],\"examples\":[\"a\"]}]}",
