@@ -9,6 +9,7 @@
 #include "content.h"
 #include "intents.h"
 #include "products.h"
+#include "protocol.h"
 #include "scripts.h"
 #include "text.h"
 
@@ -470,6 +471,31 @@ dialog_action_name(enum dialog_action a)
 					    "complaint", "silent"};
 
 	return names[a];
+}
+
+void
+dialog_format_reply(struct strbuf *out, const struct dialog_turn *t,
+		    const char *reply_to, const char *sender)
+{
+	struct outbound_button b[DIALOG_FRAME_BUTTONS];
+	struct outbound_reply r;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	r.reply_to = reply_to;
+	r.sender = sender;
+	r.text = t->reply.buf;
+	r.intent = t->intent;
+	r.topic = t->topic;
+	r.action = dialog_action_name(t->action);
+	r.script = t->script;
+	for (i = 0; i < t->nbuttons && i < DIALOG_FRAME_BUTTONS; i++) {
+		b[i].title = t->buttons[i].title;
+		b[i].payload = t->buttons[i].payload;
+	}
+	r.buttons = b;
+	r.nbuttons = i;
+	protocol_format_reply(out, &r);
 }
 
 const char *

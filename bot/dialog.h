@@ -115,6 +115,13 @@ int dialog_handle(const struct content *ct, const struct dialog_policy *p,
 		  int64_t now_ms, struct dialog_turn *out);
 
 const char *dialog_action_name(enum dialog_action a);
+
+/* Append the reply frame of turn 't' (not DIALOG_SILENT) to 'out', as the
+ * server sends it; 'reply_to' and 'sender' may be NULL.  At most
+ * DIALOG_FRAME_BUTTONS buttons go out. */
+#define DIALOG_FRAME_BUTTONS 8
+void dialog_format_reply(struct strbuf *out, const struct dialog_turn *t,
+			 const char *reply_to, const char *sender);
 const char *dialog_state_name(enum dialog_state s);
 /* The state called 'name' (as dialog_state_name() says it); false if none. */
 bool dialog_state_parse(const char *name, enum dialog_state *out);

@@ -361,31 +361,14 @@ make_pending(struct vhd *vhd, struct session *pss, const struct inbound *in,
 	     const struct conversation *c)
 {
 	struct pending *p = xcalloc(1, sizeof(*p));
-	struct outbound_button btn[8];
-	struct outbound_reply r;
-	size_t i;
 
 	p->session_id = pss->id;
 	snprintf(p->reply_to, sizeof(p->reply_to), "%s", in->id ? in->id : "");
 	snprintf(p->sender, sizeof(p->sender), "%s", sender ? sender : "");
 	if (dt->action == DIALOG_SILENT)
 		return p;
-	memset(&r, 0, sizeof(r));
-	r.reply_to = in->id;
-	r.sender = sender;
-	r.text = dt->reply.buf;
-	r.intent = dt->intent;
-	r.topic = dt->topic;
-	r.action = dialog_action_name(dt->action);
-	r.script = dt->script;
-	for (i = 0; i < dt->nbuttons && i < ARRAY_SIZE(btn); i++) {
-		btn[i].title = dt->buttons[i].title;
-		btn[i].payload = dt->buttons[i].payload;
-	}
-	r.buttons = btn;
-	r.nbuttons = i;
 	strbuf_reset(&vhd->frame);
-	protocol_format_reply(&vhd->frame, &r);
+	dialog_format_reply(&vhd->frame, dt, in->id, sender);
 	p->frames[p->nframes++] = outmsg_new(vhd->frame.buf, vhd->frame.len);
 	if (dt->new_escalation) {
 		strbuf_reset(&vhd->frame);

@@ -2350,6 +2350,30 @@ ask_as(const struct server *s, const char *buyer, const char *id,
 	return f;
 }
 
+/* ask_as() for a plain reply to 'id': checks that it came and returns the
+ * number of status frames with it (a hand-off sends one). */
+static int
+ask_status_at(const char *file, int line, const struct server *s,
+	      const char *buyer, const char *id, const char *text)
+{
+	struct strbuf want;
+	json_t *f;
+	int n = 0;
+
+	f = ask_as(s, buyer, id, text, &n);
+	strbuf_init(&want);
+	strbuf_addstr(&want, "{\"type\":\"reply\",\"reply_to\":");
+	strbuf_add_json_str(&want, id, strlen(id));
+	strbuf_addch(&want, '}');
+	match_at(file, line, f, want.buf);
+	strbuf_release(&want);
+	json_decref(f);
+	return n;
+}
+
+#define ask_status(s, buyer, id, text)                                         \
+	ask_status_at(__FILE__, __LINE__, s, buyer, id, text)
+
 /*
  * A deploy or a crash restarts the server while buyers are mid-way.  Each
  * goes on where the last committed turn left them: the bot asked for an
@@ -2373,10 +2397,8 @@ scenario_resume(void)
 		 "\"intent\":\"aftersale.refund_progress\","
 		 "\"action\":\"clarify\"}");
 	json_decref(f);
-	f = ask_as(&s, "res-human", "h1", "转人工", &n);
-	match(f, "{\"type\":\"reply\",\"reply_to\":\"h1\"}");
+	n = ask_status(&s, "res-human", "h1", "转人工");
 	CHECK_AT(n == 1, "转人工: expected one status frame, got %d", n);
-	json_decref(f);
 	f = ask_as(&s, "res-miss", "m1", "asdfgh qwer", &n);
 	match(f, "{\"type\":\"reply\",\"reply_to\":\"m1\","
 		 "\"intent\":\"fallback\"}");
@@ -2400,23 +2422,17 @@ scenario_resume(void)
 		 "answer a question nobody asked");
 	json_decref(f);
 	/* still queued: asking again is not a second hand-off */
-	n = 0;
-	f = ask_as(&s, "res-human", "h2", "转人工", &n);
-	match(f, "{\"type\":\"reply\",\"reply_to\":\"h2\"}");
+	n = ask_status(&s, "res-human", "h2", "转人工");
 	CHECK_AT(n == 0,
 		 "转人工 again after the restart: expected no new status "
 		 "frame (still queued), got %d",
 		 n);
-	json_decref(f);
 	/* the second miss in a row hands over, as without the restart */
-	n = 0;
-	f = ask_as(&s, "res-miss", "m2", "zzzz 1234 xkcd", &n);
-	match(f, "{\"type\":\"reply\",\"reply_to\":\"m2\"}");
+	n = ask_status(&s, "res-miss", "m2", "zzzz 1234 xkcd");
 	CHECK_AT(n == 1,
 		 "a second miss after the restart: expected the hand-off's "
 		 "status frame, got %d",
 		 n);
-	json_decref(f);
 	server_stop_clean(&s);
 
 	/* idle for longer than conversation_ttl_s: starts over, as it
@@ -2429,14 +2445,11 @@ scenario_resume(void)
 	sleep_ms(1100);
 	if (server_restart(&s) < 0)
 		goto out;
-	n = 0;
-	f = ask_as(&s, "res-human", "h3", "转人工", &n);
-	match(f, "{\"type\":\"reply\",\"reply_to\":\"h3\"}");
+	n = ask_status(&s, "res-human", "h3", "转人工");
 	CHECK_AT(n == 1,
 		 "转人工 after conversation_ttl_s: expected a new hand-off's "
 		 "status frame, got %d",
 		 n);
-	json_decref(f);
 	server_stop_clean(&s);
 
 	db = db_open(s.db, true);

@@ -118,12 +118,9 @@ check_match(const char *msg, size_t len)
 static void
 check_reply(const struct dialog_turn *t, const char *msg, size_t len)
 {
-	struct outbound_button b[8];
-	struct outbound_reply r;
 	struct strbuf sb;
 	json_error_t je;
 	json_t *o;
-	size_t i;
 
 	if (t->action == DIALOG_SILENT)
 		return;
@@ -133,21 +130,8 @@ check_reply(const struct dialog_turn *t, const char *msg, size_t len)
 		fail("the reply is not valid UTF-8", msg, len);
 	if (t->intent && intents_find(ct->intents, t->intent) == NULL)
 		fail("the reply names an intent not in the library", msg, len);
-	memset(&r, 0, sizeof(r));
-	r.reply_to = "m-1";
-	r.text = t->reply.buf;
-	r.intent = t->intent;
-	r.topic = t->topic;
-	r.action = dialog_action_name(t->action);
-	r.script = t->script;
-	for (i = 0; i < t->nbuttons && i < ARRAY_SIZE(b); i++) {
-		b[i].title = t->buttons[i].title;
-		b[i].payload = t->buttons[i].payload;
-	}
-	r.buttons = b;
-	r.nbuttons = i;
 	strbuf_init(&sb);
-	protocol_format_reply(&sb, &r);
+	dialog_format_reply(&sb, t, "m-1", NULL);
 	if (!text_valid_utf8(sb.buf, sb.len))
 		fail("the reply frame is not valid UTF-8", msg, len);
 	o = json_loadb(sb.buf, sb.len, 0, &je);
