@@ -1113,6 +1113,27 @@ runner_run(struct runner *r)
 	lws_sul_cancel(&r->health);
 }
 
+/*
+ * Make the buyer protocol ready before the loop accepts anybody.
+ *
+ * lws_create_context() listens at once but leaves its protocols'
+ * PROTOCOL_INIT, and with it the vhost's default protocol, to a timer
+ * that fires on a quiet turn of the loop (an idle watcher on libev).  A
+ * websocket upgrade served before that is bound to protocol 0, "http":
+ * its 101 goes out, then nobody ever reads it.  Buyers reconnecting the
+ * moment a restarted server listens, in the midnight rush, keep every
+ * turn busy, and got connections that were open and dead (scenario
+ * startup_storm).  Here the state manager is stepped to OPERATIONAL
+ * now, as that timer would; it then finds nothing left to do.
+ */
+static int
+protocols_ready(struct lws_context *cx, struct runner *r)
+{
+	lws_state_transition_steps(lws_system_get_state_manager(cx),
+				   LWS_SYSTATE_OPERATIONAL);
+	return r->vhd ? 0 : -1;
+}
+
 int
 server_run(struct bot *bot, struct bot_err *err)
 {
@@ -1183,8 +1204,7 @@ server_run(struct bot *bot, struct bot_err *err)
 		info.options |= LWS_SERVER_OPTION_LIBEV;
 	}
 
-	/* PROTOCOL_INIT fills r.vhd: inside lws_create_context() on poll(),
-	 * on the first turn of the loop on libev. */
+	/* PROTOCOL_INIT fills r.vhd, see protocols_ready(). */
 	the_runner = &r;
 	cx = lws_create_context(&info);
 	if (cx == NULL) {
@@ -1196,6 +1216,14 @@ server_run(struct bot *bot, struct bot_err *err)
 				r.loop ? " (with event_loop libev: is "
 					 "libwebsockets-evlib-ev installed?)"
 				       : "");
+	}
+	if (protocols_ready(cx, &r) < 0) {
+		lws_context_destroy(cx);
+		the_runner = NULL;
+		if (r.loop)
+			ev_loop_destroy(r.loop);
+		return bot_errf(err, "libwebsockets did not start the buyer "
+				     "protocol");
 	}
 	waker.cx = cx;
 	signal_cx = cx;

@@ -44,6 +44,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -301,13 +304,12 @@ print_log_tail(struct server *s)
 }
 
 /*
- * Start a server with 'conf' as its config file.  Returns 0 once it
- * listens, or -1 after recording a failure.
+ * Make s's directory and write 'conf' (with the loop XIAOER_WS_LOOP
+ * names).  Returns 0, or -1 after recording a failure.
  */
-static int server_spawn_at(const char *file, int line, struct server *s);
-
 static int
-server_start_at(const char *file, int line, struct server *s, const char *conf)
+server_prepare_at(const char *file, int line, struct server *s,
+		  const char *conf)
 {
 	memset(s, 0, sizeof(*s));
 	s->failed_at_start = test_failed;
@@ -325,6 +327,20 @@ server_start_at(const char *file, int line, struct server *s, const char *conf)
 		check_at(file, line, false, "cannot write '%s'", s->conf);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Start a server with 'conf' as its config file.  Returns 0 once it
+ * listens, or -1 after recording a failure.
+ */
+static int server_spawn_at(const char *file, int line, struct server *s);
+
+static int
+server_start_at(const char *file, int line, struct server *s, const char *conf)
+{
+	if (server_prepare_at(file, line, s, conf) < 0)
+		return -1;
 	return server_spawn_at(file, line, s);
 }
 
@@ -344,14 +360,14 @@ server_restart_at(const char *file, int line, struct server *s)
 
 #define server_restart(s) server_restart_at(__FILE__, __LINE__, s)
 
-/* Run xiaoer on s->conf and s->db; 0 once it listens, or -1 after
- * recording a failure. */
+/*
+ * Run xiaoer on s->conf and s->db, on 'port' (0: any), its stdout and
+ * stderr going to 'out' (-1: s->log).  Returns 0 once it runs, or -1
+ * after recording a failure.
+ */
 static int
-server_spawn_at(const char *file, int line, struct server *s)
+server_exec_at(const char *file, int line, struct server *s, int port, int out)
 {
-	int64_t deadline;
-	const char *key = "xiaoer: listening on http://" HOST ":";
-
 	fflush(NULL);
 	s->pid = fork();
 	if (s->pid < 0) {
@@ -359,8 +375,11 @@ server_spawn_at(const char *file, int line, struct server *s)
 		return -1;
 	}
 	if (s->pid == 0) {
-		int fd = open(s->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fd = out >= 0 ? out
+				  : open(s->log, O_WRONLY | O_CREAT | O_TRUNC,
+					 0644);
 		int nul = open("/dev/null", O_RDONLY);
+		char port_arg[16];
 
 #ifdef __linux__
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -370,13 +389,27 @@ server_spawn_at(const char *file, int line, struct server *s)
 		dup2(nul, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl(xiaoer, xiaoer, "serve", "-c", s->conf, "--port", "0",
-		      "--db", s->db, "--content", content_dir, "--www",
-		      "bot/www", (char *)NULL);
+		snprintf(port_arg, sizeof(port_arg), "%d", port);
+		execl(xiaoer, xiaoer, "serve", "-c", s->conf, "--port",
+		      port_arg, "--db", s->db, "--content", content_dir,
+		      "--www", "bot/www", (char *)NULL);
 		fprintf(stderr, "exec '%s': %s\n", xiaoer, strerror(errno));
 		_exit(127);
 	}
 	child_add(s->pid);
+	return 0;
+}
+
+/* Run xiaoer on s->conf and s->db; 0 once it listens, or -1 after
+ * recording a failure. */
+static int
+server_spawn_at(const char *file, int line, struct server *s)
+{
+	int64_t deadline;
+	const char *key = "xiaoer: listening on http://" HOST ":";
+
+	if (server_exec_at(file, line, s, 0, -1) < 0)
+		return -1;
 	deadline = mono_ms() + START_TIMEOUT_MS;
 	for (;;) {
 		char *text = util_read_file(s->log, NULL);
@@ -2310,6 +2343,204 @@ out:
 	server_done(&s);
 }
 
+/* ---- scenario: buyers waiting the moment a server starts -------------- */
+
+#define STORM_CONNS 8
+
+/* A TCP port on HOST that nobody listens on now, or -1. */
+static int
+free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = inet_addr(HOST);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &alen) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Does anybody listen on HOST:port? */
+static bool
+listening(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = inet_addr(HOST);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Fill the pipe 'fd' writes to, so that the next write to it blocks. */
+static int
+fill_pipe(int fd)
+{
+	static const char junk[4096];
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -1;
+	while (write(fd, junk, sizeof(junk)) > 0)
+		;
+	while (write(fd, junk, 1) > 0)
+		;
+	return errno == EAGAIN && fcntl(fd, F_SETFL, fl) == 0 ? 0 : -1;
+}
+
+/* A child that copies 'fd' to the file 'path' until EOF; its pid or -1.
+ * What was written to fill the pipe goes to the file too. */
+static pid_t
+drain_to(int fd, const char *path)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		char buf[4096];
+		ssize_t n;
+
+#ifdef __linux__
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			if (out >= 0 && write(out, buf, (size_t)n) != n)
+				_exit(1);
+		_exit(0);
+	}
+	if (pid > 0)
+		child_add(pid);
+	return pid;
+}
+
+/*
+ * A restarted server listens while buyers are still retrying: their
+ * upgrade requests wait at it before its loop has run once.  Every one
+ * of them must get a live chat, not a 101 and then silence.
+ *
+ * The server's stdout and stderr go to a pipe filled to the brim, so it
+ * blocks on its first line, "event loop ...", which it writes after
+ * lws_create_context() has opened the listening socket and before its
+ * loop runs.  The upgrades are sent then; the pipe is drained; the
+ * loop's first turns see all of them at once.  Before the fix lws bound
+ * them to its "http" protocol: the 101 came, the reply never did.
+ */
+static void
+scenario_startup_storm(void)
+{
+	struct wsc *c[STORM_CONNS] = {NULL};
+	struct server s;
+	struct pollfd pfd;
+	char path[64], id[32];
+	int gate[2] = {-1, -1}, port, i, status, n;
+	pid_t drainer = -1;
+	int64_t deadline;
+	sqlite3 *db;
+	long lines;
+
+	test_id = "startup-storm";
+	if (server_prepare_at(__FILE__, __LINE__, &s, "") < 0)
+		return;
+	port = free_port();
+	CHECK_AT(port > 0, "no free port: %s", strerror(errno));
+	if (port <= 0 || pipe(gate) < 0 || fill_pipe(gate[1]) < 0) {
+		CHECK_AT(false, "cannot set up the start-up gate: %s",
+			 strerror(errno));
+		goto out;
+	}
+	n = server_exec_at(__FILE__, __LINE__, &s, port, gate[1]);
+	close(gate[1]);
+	gate[1] = -1;
+	if (n < 0)
+		goto out;
+	deadline = mono_ms() + START_TIMEOUT_MS;
+	while (!listening(port) && server_alive(&s) && mono_ms() < deadline)
+		sleep_ms(5);
+	CHECK_AT(server_alive(&s) && listening(port),
+		 "the server did not listen on %d within %d ms", port,
+		 START_TIMEOUT_MS);
+	if (!server_alive(&s))
+		goto out;
+	for (i = 0; i < STORM_CONNS; i++) {
+		snprintf(path, sizeof(path), "/ws/buyer?buyer=storm-%d", i);
+		c[i] = wsc_connect_start(HOST, port, path, NULL);
+		CHECK_AT(c[i] != NULL, "upgrade request %d not sent", i);
+	}
+	/* Nothing is answered while the server is held: the test really
+	 * has the requests waiting before the loop's first turn. */
+	pfd.fd = c[0] ? wsc_fd(c[0]) : -1;
+	pfd.events = POLLIN;
+	CHECK_AT(poll(&pfd, 1, 200) == 0,
+		 "the server answered before its gate opened: the scenario "
+		 "no longer holds it before its loop (does it print before "
+		 "\"event loop\"?)");
+	s.port = port;
+	drainer = drain_to(gate[0], s.log);
+	close(gate[0]);
+	gate[0] = -1;
+	CHECK_AT(drainer > 0, "fork: %s", strerror(errno));
+	for (i = 0; i < STORM_CONNS; i++) {
+		if (c[i] == NULL)
+			continue;
+		status = 0;
+		n = wsc_connect_finish(c[i], &status);
+		CHECK_AT(n == 0 && status == 101,
+			 "buyer storm-%d: expected 101, got %d (%s)", i, status,
+			 wsc_error(c[i]));
+		if (n < 0) {
+			wsc_close(c[i]);
+			c[i] = NULL;
+		}
+	}
+	for (i = 0; i < STORM_CONNS; i++) {
+		if (c[i] == NULL)
+			continue;
+		snprintf(id, sizeof(id), "storm-%d-1", i);
+		if (!roundtrip(c[i], id, "亲 在吗 我拍的什么时候发货呀"))
+			break; /* the others would only time out too */
+	}
+	server_stop_clean(&s);
+	db = db_open(s.db, true);
+	if (db) {
+		lines = db_long(db,
+				"SELECT count(*) FROM messages WHERE role = "
+				"'buyer' AND buyer LIKE 'storm-%'",
+				NULL, NULL);
+		CHECK_AT(lines == STORM_CONNS,
+			 "expected %d buyer lines stored, got %ld", STORM_CONNS,
+			 lines);
+		sqlite3_close(db);
+	}
+out:
+	for (i = 0; i < STORM_CONNS; i++)
+		wsc_close(c[i]);
+	if (gate[0] >= 0)
+		close(gate[0]);
+	if (gate[1] >= 0)
+		close(gate[1]);
+	server_done(&s);
+	if (drainer > 0) {
+		waitpid(drainer, NULL, 0);
+		child_del(drainer);
+	}
+}
+
 /* ---- scenario: a restart in the middle of conversations --------------- */
 
 /* Send 'text' as buyer 'buyer' on a new connection; the reply (status
@@ -2608,10 +2839,13 @@ main(int argc, char **argv)
 		{"auth", scenario_auth},
 		{"durability", scenario_durability},
 		{"sigterm", scenario_sigterm},
+		{"startup-storm", scenario_startup_storm},
 		{"reload", scenario_reload},
 		{"disk-full", scenario_disk_full},
 		{"resume", scenario_resume},
 	};
+	/* XIAOER_WS_ONLY=NAME runs that scenario alone, to work on it */
+	const char *only = getenv("XIAOER_WS_ONLY");
 	struct sigaction sa;
 	struct stat st;
 	size_t i;
@@ -2641,6 +2875,8 @@ main(int argc, char **argv)
 		int p0 = test_passed, f0 = test_failed;
 		int64_t t0 = mono_ms();
 
+		if (only && strcmp(only, scenarios[i].name) != 0)
+			continue;
 		scenarios[i].fn();
 		printf("== %-12s %3d checks passed, %d failed (%.1f s)\n",
 		       scenarios[i].name, test_passed - p0, test_failed - f0,

@@ -42,6 +42,8 @@ struct wsc {
 	struct strbuf out; /* one frame being sent */
 	struct strbuf msg; /* fragments of the message being joined */
 	int msg_opcode;	   /* opcode of that message, 0 when none */
+	int handshake_ms;  /* wsc_connect_finish()'s timeout */
+	char accept[WSFRAME_ACCEPT_LEN]; /* the Sec-WebSocket-Accept due */
 	char err[160];
 };
 
@@ -317,20 +319,17 @@ wsc_new(int fd, size_t max_message)
 }
 
 struct wsc *
-wsc_connect(const char *host, int port, const char *path,
-	    const struct wsc_options *opt, int *http_status_out)
+wsc_connect_start(const char *host, int port, const char *path,
+		  const struct wsc_options *opt)
 {
 	struct wsc_options def;
 	unsigned char nonce[16];
-	char key[32], want[64], got[128], err[160];
+	char key[32], err[160];
 	struct strbuf req;
-	long hlen;
 	struct wsc *c;
 	int64_t deadline;
-	int fd, status;
+	int fd;
 
-	if (http_status_out)
-		*http_status_out = 0;
 	if (opt == NULL) {
 		wsc_options_init(&def);
 		opt = &def;
@@ -342,10 +341,12 @@ wsc_connect(const char *host, int port, const char *path,
 	if (fd < 0)
 		return NULL;
 	c = wsc_new(fd, opt->max_message);
+	c->handshake_ms =
+		opt->timeout_ms > 0 ? opt->timeout_ms : WSC_DEFAULT_TIMEOUT_MS;
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		memset(nonce, 0x5a, sizeof(nonce));
 	wsframe_make_key(nonce, key);
-	wsframe_accept_key(key, want);
+	wsframe_accept_key(key, c->accept);
 
 	strbuf_init(&req);
 	strbuf_addf(&req,
@@ -361,35 +362,66 @@ wsc_connect(const char *host, int port, const char *path,
 	if (send_all(fd, req.buf, req.len, deadline, c->err, sizeof(c->err)) <
 	    0) {
 		strbuf_release(&req);
-		goto fail;
+		wsc_close(c);
+		return NULL;
 	}
 	strbuf_release(&req);
+	return c;
+}
 
-	hlen = read_head(fd, &c->in, deadline, c->err, sizeof(c->err));
+int
+wsc_connect_finish(struct wsc *c, int *http_status_out)
+{
+	int64_t deadline = mono_ms() + c->handshake_ms;
+	char got[128];
+	long hlen;
+	int status;
+
+	if (http_status_out)
+		*http_status_out = 0;
+	hlen = read_head(c->fd, &c->in, deadline, c->err, sizeof(c->err));
 	if (hlen < 0)
-		goto fail;
+		return -1;
 	status = http_status(c->in.buf);
 	if (http_status_out)
 		*http_status_out = status;
-	if (status != 101)
-		goto fail;
+	if (status != 101) {
+		snprintf(c->err, sizeof(c->err), "HTTP status %d, not 101",
+			 status);
+		return -1;
+	}
 	if (!wsc_http_header(c->in.buf, "Sec-WebSocket-Accept", got,
 			     sizeof(got)) ||
-	    strcmp(got, want) != 0 ||
+	    strcmp(got, c->accept) != 0 ||
 	    !wsc_http_header(c->in.buf, "Upgrade", got, sizeof(got)) ||
 	    strcasecmp(got, "websocket") != 0 ||
 	    !wsc_http_header(c->in.buf, "Connection", got, sizeof(got)) ||
 	    !contains_token(got, "upgrade")) {
 		if (http_status_out)
 			*http_status_out = 0;
-		goto fail;
+		snprintf(c->err, sizeof(c->err), "bad 101 answer headers");
+		return -1;
 	}
 	/* Frames sent right after the 101 stay in 'in'. */
 	c->in_off = (size_t)hlen;
+	return 0;
+}
+
+struct wsc *
+wsc_connect(const char *host, int port, const char *path,
+	    const struct wsc_options *opt, int *http_status_out)
+{
+	struct wsc *c = wsc_connect_start(host, port, path, opt);
+
+	if (http_status_out)
+		*http_status_out = 0;
+	if (c == NULL)
+		return NULL;
+	if (wsc_connect_finish(c, http_status_out) < 0) {
+		wsc_close(c);
+		return NULL;
+	}
 	return c;
-fail:
-	wsc_close(c);
-	return NULL;
 }
 
 int

@@ -60,6 +60,16 @@ struct wsc *wsc_connect(const char *host, int port, const char *path,
 			const struct wsc_options *opt, int *http_status);
 
 /*
+ * wsc_connect() in two steps, for a test that must have upgrade requests
+ * waiting at a server before it reads any: wsc_connect_start() connects
+ * and sends the request (NULL on failure); wsc_connect_finish() waits
+ * for the answer and checks it like wsc_connect(), returning 0, or -1
+ * with wsc_error() saying why (the caller then closes 'c').
+ */
+struct wsc *wsc_connect_start(const char *host, int port, const char *path,
+			      const struct wsc_options *opt);
+int wsc_connect_finish(struct wsc *c, int *http_status);
+/*
  * Send one frame: 'opcode' (any 4-bit value, even a reserved one), 'len'
  * bytes of 'data' (masked on the wire) and the FIN bit.  Waits at most
  * 'timeout_ms' for the socket to take all of it.  Returns 0, or -1 on a
