@@ -8,15 +8,17 @@
 #                                        reconnects, for MIN minutes (10)
 #   sh tests/bench/bench.sh evlib        the echo baseline on poll() and on
 #                                        libev at 10,000 connections
+#   sh tests/bench/bench.sh restart      5,000 buyers coming back to a server
+#                                        just restarted: the resume read
 #
 # Environment: BUILD (build), RUNS (3: each scenario is run that many times
 # on a fresh server and the median is reported), QUICK=1 (short windows and
-# one run, to try the script).  The table also goes to $BUILD/bench/results.txt
-# (soak: soak.txt, evlib: evlib.txt) and every run's loadgen report to
-# $BUILD/bench/logs/.  Exit status 0 whatever was measured; 1 when a
-# server crashed or a run could not happen; 2 when there is nothing to
-# measure (binaries missing, content failing `xiaoer check`).  Load goes to
-# 127.0.0.1 only.
+# one run, to try the script).  The table also goes to
+# $BUILD/bench/results.txt (soak: soak.txt, evlib: evlib.txt, restart:
+# restart.txt) and every run's loadgen report to $BUILD/bench/logs/.
+# Exit status 0 whatever was measured; 1 when a server crashed or a run
+# could not happen; 2 when there is nothing to measure (binaries missing,
+# content failing `xiaoer check`).  Load goes to 127.0.0.1 only.
 # shellcheck disable=SC2086 # $PIN_* are empty or a taskset command line
 # shellcheck disable=SC3045 # ulimit -n: dash and bash have it
 BUILD=${BUILD:-build}
@@ -92,7 +94,8 @@ if ! "$tmp/bin/xiaoer" check -c "$tmp/bench.conf" --content "$tmp/content" \
 	exit 2
 fi
 
-# start_server KIND: xiaoer, echo or echo-ev.  Sets SPID and PORT.
+# start_server KIND [DB]: xiaoer (on DB, else a fresh one), echo or
+# echo-ev.  Sets SPID and PORT.
 start_server() {
 	kind=$1
 	nserver=$((nserver + 1))
@@ -101,7 +104,8 @@ start_server() {
 	case $kind in
 	xiaoer)
 		set -- "$tmp/bin/xiaoer" serve -c "$tmp/bench.conf" --port 0 \
-			--db "$sdir/x.db" --content "$tmp/content" --www "$tmp/www"
+			--db "${2:-$sdir/x.db}" --content "$tmp/content" \
+			--www "$tmp/www"
 		;;
 	echo) set -- "$tmp/bin/echo" ;;
 	echo-ev) set -- "$tmp/bin/echo" --evlib ev ;;
@@ -676,6 +680,69 @@ bench_evlib() {
 	cat "$out/evlib.txt"
 }
 
+# bench_restart: buyers coming back to a server restarted in the rush.
+# A server reads a buyer's conversation from SQLite, on the loop thread,
+# the first time it sees them (resume_conversation); the buyers it
+# already holds cost no read.  Each run seeds 5,000 buyers, restarts on
+# that database and measures their first 2 s back ("first": the reads
+# hit), then 2 s more on the same server ("held": no reads); then the
+# same for 5,000 buyers the database has never seen (the reads miss).
+bench_restart() {
+	n=5000
+	rate=5000
+	d=2
+	[ "$QUICK" = 1 ] && RUNS=1
+	echo "restart: $n buyers, $rate msg/s open loop, ${d} s windows," \
+		"$RUNS runs"
+	machine
+	lgargs="--conns $n --mode open --rate $rate --duration $d --warmup 0"
+	r=1
+	while [ $r -le "$RUNS" ]; do
+		db=$tmp/restart-$r.db
+		start_server xiaoer "$db" || return
+		run_lg "rs-seed-$r" $lgargs --buyers "known$r" $TEXTS
+		stop_server
+		for who in known new; do
+			start_server xiaoer "$db" || return
+			run_lg "rs-$who-first-$r" $lgargs --buyers "$who$r" $TEXTS
+			run_lg "rs-$who-held-$r" $lgargs --buyers "$who$r" $TEXTS
+			stop_server
+		done
+		for k in known-first known-held new-first new-held; do
+			printf '  %s run %d: %s msg/s, p99 %s p99.9 %s ms, ' \
+				"$k" $r "$(jget "rs-$k-$r" msg_s)" \
+				"$(jget "rs-$k-$r" p99_ms)" \
+				"$(jget "rs-$k-$r" p999_ms)"
+			printf '%s errors, server cpu %s%%\n' \
+				"$(jget "rs-$k-$r" errors)" \
+				"$(jget "rs-$k-$r" server_cpu_pct)"
+		done
+		r=$((r + 1))
+	done
+	{
+		echo "xiaoer restart: $n buyers back at $rate msg/s (median of $RUNS)"
+		machine
+		echo
+		printf '%-44s %10s %10s %10s %8s\n' "" "cpu us/msg" "p99 ms" \
+			"p99.9 ms" "errors"
+		for k in known-first known-held new-first new-held; do
+			case $k in
+			known-first) what="known buyers, first 2 s (reads hit)" ;;
+			known-held) what="known buyers, 2 s later (held)" ;;
+			new-first) what="new buyers, first 2 s (reads miss)" ;;
+			new-held) what="new buyers, 2 s later (held)" ;;
+			esac
+			printf '%-44s %10s %10s %10s %8s\n' "$what" \
+				"$(cpu_per_msg "rs-$k")" "$(median "rs-$k" p99_ms)" \
+				"$(median "rs-$k" p999_ms)" \
+				"$(maxof "rs-$k" errors)"
+		done
+		echo "crashes: $crashed"
+	} >"$out/restart.txt"
+	echo
+	cat "$out/restart.txt"
+}
+
 # Buyer messages: the corpus when it is there, else loadgen's own list
 # (matchbench has no list of its own: it needs the corpus).
 TEXTS=
@@ -690,8 +757,9 @@ case $what in
 all) bench_all ;;
 soak) bench_soak "$2" ;;
 evlib) bench_evlib ;;
+restart) bench_restart ;;
 *)
-	echo "usage: bench.sh [all | soak [MINUTES] | evlib]" >&2
+	echo "usage: bench.sh [all | soak [MINUTES] | evlib | restart]" >&2
 	exit 2
 	;;
 esac

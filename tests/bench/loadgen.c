@@ -139,6 +139,7 @@ struct opts {
 	int port;
 	char path[512];
 	bool buyer_param;
+	char buyer_prefix[32]; /* --buyers: "" = lg<pid> */
 	int conns;
 	double ramp;
 	int max_pending;
@@ -709,18 +710,24 @@ on_connected(struct lg *lg, struct conn *c)
 	wsframe_make_key(nonce, key);
 	c->accept = xmalloc(WSFRAME_ACCEPT_LEN);
 	wsframe_accept_key(key, c->accept);
-	if (lg->o.buyer_param)
+	if (lg->o.buyer_param) {
+		char prefix[48];
+
+		if (lg->o.buyer_prefix[0])
+			snprintf(prefix, sizeof(prefix), "%s",
+				 lg->o.buyer_prefix);
+		else
+			snprintf(prefix, sizeof(prefix), "lg%d", (int)getpid());
 		n = snprintf(req, sizeof(req),
-			     "GET %s%cbuyer=lg%d-%u HTTP/1.1\r\n"
+			     "GET %s%cbuyer=%s-%u HTTP/1.1\r\n"
 			     "Host: %s:%d\r\n"
 			     "Upgrade: websocket\r\n"
 			     "Connection: Upgrade\r\n"
 			     "Sec-WebSocket-Key: %s\r\n"
 			     "Sec-WebSocket-Version: 13\r\n\r\n",
 			     lg->o.path, strchr(lg->o.path, '?') ? '&' : '?',
-			     (int)getpid(), c->idx, lg->o.host, lg->o.port,
-			     key);
-	else
+			     prefix, c->idx, lg->o.host, lg->o.port, key);
+	} else
 		n = snprintf(req, sizeof(req),
 			     "GET %s HTTP/1.1\r\n"
 			     "Host: %s:%d\r\n"
@@ -1730,6 +1737,8 @@ usage(FILE *f)
 	      "--port\n"
 	      "                    (default path /ws/buyer)\n"
 	      "  --no-buyer        do not add buyer=ID to the query\n"
+	      "  --buyers NAME     buyer ids NAME-0, NAME-1, ... (default\n"
+	      "                    lg<pid>-0, ...): the same buyers again\n"
 	      "  --conns N         connections, 1..20000 (default 100)\n"
 	      "  --ramp R          connections opened per second (default "
 	      "5000)\n"
@@ -1837,6 +1846,15 @@ parse_args(struct opts *o, int argc, char **argv)
 			o->port = (int)d;
 		} else if (strcmp(a, "--url") == 0) {
 			ok = parse_url(o, v) == 0;
+		} else if (strcmp(a, "--buyers") == 0) {
+			/* a buyer id is 1 to 63 of A-Z a-z 0-9 _ . : @ - */
+			ok = v[0] && strlen(v) <= 20 &&
+			     strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "abcdefghijklmnopqrstuvwxyz"
+				       "0123456789_.:@-") == strlen(v);
+			if (ok)
+				snprintf(o->buyer_prefix,
+					 sizeof(o->buyer_prefix), "%s", v);
 		} else if (strcmp(a, "--conns") == 0) {
 			ok = num_arg(v, 1, LG_MAX_CONNS, &d);
 			o->conns = (int)d;

@@ -83,7 +83,7 @@ fi
 
 "$BUILD/bench/loadgen" --port "$PORT" --server-pid "$SPID" --conns 100 \
 	--mode closed --warmup 0.5 --duration 2.5 --check --json \
-	--label smoke >"$tmp/lg.out" 2>&1
+	--label smoke --buyers smoke >"$tmp/lg.out" 2>&1
 rc=$?
 grep '^{' "$tmp/lg.out" | tail -n 1 >"$tmp/lg.json"
 check smoke-2 "loadgen ran (exit $rc)" "$rc" -eq 0
@@ -110,6 +110,11 @@ wait "$SPID"
 rc=$?
 SPID=
 check smoke-10 "the server stops cleanly on SIGTERM (exit $rc)" "$rc" -eq 0
+# --buyers: the ids are smoke-0 .. smoke-99, each with its conversation
+n=$(sqlite3 "$tmp/x.db" "SELECT count(*) FROM conversations
+	WHERE buyer GLOB 'smoke-[0-9]*'" 2>&1)
+check smoke-11 "100 conversations of buyers smoke-N stored ($n)" \
+	"$n" = 100
 sed -n -e 's/^loadgen: window/  window/p' \
 	-e 's/^loadgen: latency/  latency/p' "$tmp/lg.out"
 finish
