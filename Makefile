@@ -179,11 +179,18 @@ bench: deps
 asan:
 	$(MAKE) BUILD=build-asan SAN=address,undefined OPT="-O1 -g" check
 
+# The unit tests, `xiaoer check`, and the server itself under load (100
+# buyers, a reload in the middle, SIGTERM) on both event loops.
 valgrind:
 	$(MAKE) BUILD=build-vg OPT="-O0 -g" build-vg/tests/unit build-vg/xiaoer
+	@$(MAKE) --no-print-directory $(BUILD)/bench/loadgen
 	valgrind -q --error-exitcode=1 --leak-check=full build-vg/tests/unit
 	valgrind -q --error-exitcode=1 --leak-check=full \
 	  build-vg/xiaoer check -c $(CONF)
+	VALGRIND=1 XIAOER=build-vg/xiaoer BUILD=$(BUILD) EVENT_LOOP=libev \
+	  sh tests/bench/smoke.sh
+	VALGRIND=1 XIAOER=build-vg/xiaoer BUILD=$(BUILD) EVENT_LOOP=poll \
+	  sh tests/bench/smoke.sh
 
 lint:
 	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 \

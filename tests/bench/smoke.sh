@@ -1,10 +1,15 @@
 #!/bin/sh
 # smoke.sh - a few seconds of load on a real server, as a test: 100
 # connections, closed loop, every reply checked (--check: a reply frame
-# with the right reply_to and a non-empty text, intent and script).  Run
-# from the repository root by tests/run.sh; BUILD names the build
-# directory (default build).  The last line is
-# "bench-smoke: N passed, N failed".
+# with the right reply_to and a non-empty text, intent and script), and a
+# SIGHUP reload of the content in the middle of it.  Run from the
+# repository root by tests/run.sh; BUILD names the build directory
+# (default build).  The last line is "bench-smoke: N passed, N failed".
+#
+# XIAOER=PATH runs that server binary instead of $BUILD/xiaoer,
+# EVENT_LOOP=libev|poll sets its loop (default: the config's, libev), and
+# VALGRIND=1 runs it under valgrind (`make valgrind`): then every error
+# valgrind finds, leaks included, fails check smoke-10.
 # shellcheck disable=SC2317 # cleanup runs from the trap
 BUILD=${BUILD:-build}
 cd "$(dirname "$0")/../.." || exit 2
@@ -42,12 +47,25 @@ jget() {
 }
 
 finish() {
-	echo "bench-smoke: $passed passed, $failed failed"
+	echo "$label: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	exit
 }
 
-for f in "$BUILD/xiaoer" "$BUILD/bench/loadgen"; do
+XIAOER=${XIAOER:-$BUILD/xiaoer}
+VALGRIND=${VALGRIND:-0}
+label=bench-smoke
+wait_ticks=250 # 5 s to start
+duration=2.5
+hup_at=1.5
+if [ "$VALGRIND" = 1 ]; then
+	# valgrind runs the server 20 to 50 times slower
+	wait_ticks=3000
+	duration=8
+	hup_at=2
+fi
+
+for f in "$XIAOER" "$BUILD/bench/loadgen"; do
 	if [ ! -x "$f" ]; then
 		echo "FAIL smoke-0: $f is missing"
 		failed=$((failed + 1))
@@ -63,12 +81,20 @@ writer_queue_max 1000000
 outq_max 256
 db_sync normal
 EOF
-"$BUILD/xiaoer" serve -c "$tmp/x.conf" --port 0 --db "$tmp/x.db" \
+[ -n "${EVENT_LOOP:-}" ] && echo "event_loop $EVENT_LOOP" >>"$tmp/x.conf"
+if [ "$VALGRIND" = 1 ]; then
+	label="valgrind-server${EVENT_LOOP:+ ($EVENT_LOOP)}"
+	set -- valgrind -q --error-exitcode=9 --leak-check=full \
+		--log-file="$tmp/valgrind.log"
+else
+	set --
+fi
+"$@" "$XIAOER" serve -c "$tmp/x.conf" --port 0 --db "$tmp/x.db" \
 	--content . --www bot/www >"$tmp/server.log" 2>&1 &
 SPID=$!
 PORT=
 i=0
-while [ $i -lt 250 ] && kill -0 "$SPID" 2>/dev/null; do
+while [ $i -lt $wait_ticks ] && kill -0 "$SPID" 2>/dev/null; do
 	PORT=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' \
 		"$tmp/server.log" | head -n 1)
 	[ -n "$PORT" ] && break
@@ -81,10 +107,17 @@ if [ -z "$PORT" ]; then
 	finish
 fi
 
+# A reload of the content while the load runs: answers go on.
+(
+	sleep $hup_at
+	kill -HUP "$SPID" 2>/dev/null
+) &
+HUP=$!
 "$BUILD/bench/loadgen" --port "$PORT" --server-pid "$SPID" --conns 100 \
-	--mode closed --warmup 0.5 --duration 2.5 --check --json \
+	--mode closed --warmup 0.5 --duration $duration --check --json \
 	--label smoke --buyers smoke >"$tmp/lg.out" 2>&1
 rc=$?
+wait "$HUP"
 grep '^{' "$tmp/lg.out" | tail -n 1 >"$tmp/lg.json"
 check smoke-2 "loadgen ran (exit $rc)" "$rc" -eq 0
 check smoke-3 "all 100 connections opened ($(jget established))" \
@@ -110,10 +143,15 @@ wait "$SPID"
 rc=$?
 SPID=
 check smoke-10 "the server stops cleanly on SIGTERM (exit $rc)" "$rc" -eq 0
+if [ "$VALGRIND" = 1 ] && [ -s "$tmp/valgrind.log" ]; then
+	head -n 40 "$tmp/valgrind.log"
+fi
+n=$(grep -c "reloaded content from" "$tmp/server.log")
+check smoke-11 "the SIGHUP reload under load finished ($n)" "$n" -eq 1
 # --buyers: the ids are smoke-0 .. smoke-99, each with its conversation
 n=$(sqlite3 "$tmp/x.db" "SELECT count(*) FROM conversations
 	WHERE buyer GLOB 'smoke-[0-9]*'" 2>&1)
-check smoke-11 "100 conversations of buyers smoke-N stored ($n)" \
+check smoke-12 "100 conversations of buyers smoke-N stored ($n)" \
 	"$n" = 100
 sed -n -e 's/^loadgen: window/  window/p' \
 	-e 's/^loadgen: latency/  latency/p' "$tmp/lg.out"
