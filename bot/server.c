@@ -313,13 +313,15 @@ fill_turn(struct store_turn *t, const struct conversation *c,
 	t->pending_intent = c->pending_intent[0] ? c->pending_intent : NULL;
 	t->pending_slot = c->pending_slot[0] ? c->pending_slot : NULL;
 	t->item = c->item[0] ? c->item : NULL;
+	t->last_text = c->last_text[0] ? c->last_text : NULL;
 }
 
 /*
  * A buyer not in the table (the server restarted, or the table let them
  * go) goes on where their conversation was last committed, unless it has
  * been idle for longer than conversation_ttl_s: still queued for a human,
- * the same misses, the slot the bot asked for, the order and the product.
+ * the same misses, the slot the bot asked for, the order, the product and
+ * the last message (for escalate_on_repeat).
  * A database that cannot be read leaves a fresh conversation and a line
  * in the log; the turn itself goes on.
  */
@@ -351,6 +353,7 @@ resume_conversation(struct vhd *vhd, struct conversation *c, int64_t now)
 	snprintf(c->pending_slot, sizeof(c->pending_slot), "%s",
 		 sc.pending_slot);
 	snprintf(c->item, sizeof(c->item), "%s", sc.item);
+	snprintf(c->last_text, sizeof(c->last_text), "%s", sc.last_text);
 }
 
 /* The frames are formatted in the vhd's reused buffer and copied once

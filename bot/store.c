@@ -175,6 +175,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE conversations ADD COLUMN pending_slot TEXT;"
 	"ALTER TABLE conversations ADD COLUMN item TEXT;"
 	"PRAGMA user_version = 3;",
+
+	/*
+	 * 4: the buyer's last message (normalised, as the dialog keeps it,
+	 * at most 95 bytes), so that the same question asked again right
+	 * after a restart is still seen as a repeat (escalate_on_repeat).
+	 */
+	("ALTER TABLE conversations ADD COLUMN last_text TEXT;"
+	 "PRAGMA user_version = 4;"),
 };
 
 /* Statements prepared on every connection at open. */
@@ -212,8 +220,8 @@ static const char *const stmt_sql[ST_NR] = {
 	[ST_UPSERT_CONVERSATION] =
 		"INSERT OR ROLLBACK INTO conversations (buyer, state, misses,"
 		"  last_intent, order_id, turns, created_ms, updated_ms,"
-		"  pending_intent, pending_slot, item)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8, ?9)"
+		"  pending_intent, pending_slot, item, last_text)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7, ?8, ?9, ?10)"
 		" ON CONFLICT (buyer) DO UPDATE SET"
 		"  state = excluded.state,"
 		"  misses = excluded.misses,"
@@ -223,10 +231,12 @@ static const char *const stmt_sql[ST_NR] = {
 		"  updated_ms = excluded.updated_ms,"
 		"  pending_intent = excluded.pending_intent,"
 		"  pending_slot = excluded.pending_slot,"
-		"  item = excluded.item",
+		"  item = excluded.item,"
+		"  last_text = excluded.last_text",
 	[ST_LOAD_CONVERSATION] =
 		"SELECT state, misses, last_intent, order_id, turns,"
-		"  created_ms, updated_ms, pending_intent, pending_slot, item"
+		"  created_ms, updated_ms, pending_intent, pending_slot, item,"
+		"  last_text"
 		" FROM conversations WHERE buyer = ?1",
 	/* A turn's lines: the buyer's alone, or with the bot's reply in the
 	 * same statement (same rows and ids as two inserts).  The roles are
@@ -305,6 +315,7 @@ static const size_t turn_strings[] = {
 	offsetof(struct store_turn, pending_intent),
 	offsetof(struct store_turn, pending_slot),
 	offsetof(struct store_turn, item),
+	offsetof(struct store_turn, last_text),
 };
 
 struct store {
@@ -692,6 +703,8 @@ write_one(struct conn *c, const struct store_turn *t)
 		rc = bind_str(s, 8, t->pending_slot);
 	if (rc == SQLITE_OK)
 		rc = bind_str(s, 9, t->item);
+	if (rc == SQLITE_OK)
+		rc = bind_str(s, 10, t->last_text);
 	if (rc == SQLITE_OK)
 		rc = step_done(s);
 	if (rc != SQLITE_OK)
@@ -1454,7 +1467,9 @@ store_load_conversation(struct store *st, const char *buyer,
 				 sizeof(out->pending_intent)) ||
 		    !column_copy(s, 8, out->pending_slot,
 				 sizeof(out->pending_slot)) ||
-		    !column_copy(s, 9, out->item, sizeof(out->item))) {
+		    !column_copy(s, 9, out->item, sizeof(out->item)) ||
+		    !column_copy(s, 10, out->last_text,
+				 sizeof(out->last_text))) {
 			sqlite3_reset(s);
 			return bot_errf(err,
 					"database '%s': conversation of '%s' "

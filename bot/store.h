@@ -67,8 +67,9 @@ struct store_turn {
 	const char *order_id;
 	const char *pending_intent; /* the slot asked for, and for which */
 	const char *pending_slot;
-	const char *item; /* the product talked about */
-	void *user;	  /* handed back by store_take_done() */
+	const char *item;      /* the product talked about */
+	const char *last_text; /* the message, normalised, at most 95 bytes */
+	void *user;	       /* handed back by store_take_done() */
 };
 
 /* A conversation as last committed (store_load_conversation). */
@@ -79,6 +80,7 @@ struct store_conversation {
 	int64_t created_ms, updated_ms;
 	char last_intent[64], order_id[64], pending_intent[64],
 		pending_slot[64], item[64]; /* "" when none */
+	char last_text[96];		    /* "" when none */
 };
 
 struct store_done {

@@ -19,7 +19,7 @@
 void suite_store(void);
 
 #define WRITER_TURNS	   5000
-#define STORE_TEST_VERSION 3 /* the schema version this store migrates to */
+#define STORE_TEST_VERSION 4 /* the schema version this store migrates to */
 
 static char tmpdir[64];
 
@@ -778,6 +778,7 @@ test_load_conversation(void)
 	t.pending_intent = "logistics.where";
 	t.pending_slot = "order_id";
 	t.item = "sku-连衣裙-01";
+	t.last_text = "亲我的快递到哪了";
 	CHECK_INT(store_write_turn(st, &t, &err), 0);
 	CHECK_INT(store_load_conversation(st, "r1", &sc, &err), 1);
 	CHECK_STR(sc.state, "queued");
@@ -790,6 +791,7 @@ test_load_conversation(void)
 	CHECK_STR(sc.pending_intent, "logistics.where");
 	CHECK_STR(sc.pending_slot, "order_id");
 	CHECK_STR(sc.item, "sku-连衣裙-01");
+	CHECK_STR(sc.last_text, "亲我的快递到哪了");
 	CHECK_INT(store_load_conversation(st, "r2", &sc, &err), 0);
 
 	TEST("store-13.3"); /* a value no xiaoer wrote is refused, said why */
@@ -1331,6 +1333,12 @@ test_migrate_v1(void)
 			  "SELECT count(*) FROM conversations WHERE"
 			  " pending_intent IS NULL AND pending_slot IS NULL"
 			  " AND item IS NULL",
+			  NULL),
+		  2);
+	/* Version 4: the last message, NULL in the rows that were there. */
+	CHECK_INT(sql_int(db,
+			  "SELECT count(*) FROM conversations WHERE"
+			  " last_text IS NULL",
 			  NULL),
 		  2);
 	CHECK_INT(sql_int(db, "PRAGMA user_version", NULL), STORE_TEST_VERSION);

@@ -2634,6 +2634,10 @@ scenario_resume(void)
 	match(f, "{\"type\":\"reply\",\"reply_to\":\"m1\","
 		 "\"intent\":\"fallback\"}");
 	json_decref(f);
+	f = ask_as(&s, "res-repeat", "r1", "我的快递到哪了", NULL);
+	match(f, "{\"type\":\"reply\",\"reply_to\":\"r1\","
+		 "\"intent\":\"logistics.where\",\"action\":\"reply\"}");
+	json_decref(f);
 
 	server_stop_clean(&s);
 	if (server_restart(&s) < 0)
@@ -2664,6 +2668,12 @@ scenario_resume(void)
 		 "a second miss after the restart: expected the hand-off's "
 		 "status frame, got %d",
 		 n);
+	/* the same question again: the answer did not help, restart or not */
+	n = ask_status(&s, "res-repeat", "r2", "我的快递到哪了");
+	CHECK_AT(n == 1,
+		 "the same question again after the restart: expected the "
+		 "repeat hand-off's status frame, got %d",
+		 n);
 	server_stop_clean(&s);
 
 	/* idle for longer than conversation_ttl_s: starts over, as it
@@ -2693,6 +2703,11 @@ scenario_resume(void)
 			 " AND reason = ?",
 			 "res-miss", "misses") == 1,
 		 "res-miss: expected one escalation for misses");
+	CHECK_AT(db_long(db,
+			 "SELECT count(*) FROM escalations WHERE buyer = ?"
+			 " AND reason = ?",
+			 "res-repeat", "repeat") == 1,
+		 "res-repeat: expected one escalation for a repeat");
 	sqlite3_close(db);
 out:
 	server_done(&s);

@@ -62,7 +62,7 @@
 /* One prepared turn: owned copies of what dialog_handle() decided. */
 struct sb_turn {
 	char *text, *normalized, *intent, *topic, *action, *script, *reply;
-	char *escalation, *state, *last_intent;
+	char *escalation, *state, *last_intent, *last_text;
 	bool unmatched;
 	int misses;
 };
@@ -130,6 +130,7 @@ keep_turn(struct sb_turn *p, const struct dialog_turn *dt,
 			: NULL;
 	p->state = xstrdup(dialog_state_name(c->state));
 	p->last_intent = c->last_intent[0] ? xstrdup(c->last_intent) : NULL;
+	p->last_text = c->last_text[0] ? xstrdup(c->last_text) : NULL;
 	p->unmatched = dt->unmatched;
 	p->misses = c->misses;
 }
@@ -200,6 +201,7 @@ pool_free(struct sb_turn *pool, size_t n)
 		free(pool[i].escalation);
 		free(pool[i].state);
 		free(pool[i].last_intent);
+		free(pool[i].last_text);
 	}
 }
 
@@ -261,6 +263,7 @@ submit(struct sb_run *r, const struct sb_opts *o, const struct sb_turn *pool,
 	t.state = p->state;
 	t.misses = p->misses;
 	t.last_intent = p->last_intent;
+	t.last_text = p->last_text;
 	t.order_id = NULL;
 	t.user = (void *)(uintptr_t)seq;
 	r->sent_ns[seq] = util_mono_ns();
