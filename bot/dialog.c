@@ -33,6 +33,20 @@ copy_name(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+/* copy_name() for text: a character cut by the limit is left out, so the
+ * copy of valid UTF-8 stays valid (it is stored, see last_text). */
+static void
+copy_text(char *dst, size_t cap, const char *src)
+{
+	size_t n = src ? strnlen(src, cap - 1) : 0;
+
+	while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
+		n--;
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 void
 conversation_init(struct conversation *c, const char *buyer, int64_t now_ms)
 {
@@ -370,7 +384,7 @@ dialog_handle(const struct content *ct, const struct dialog_policy *p,
 	c->pending_intent[0] = '\0';
 	/* The item the buyer talks about now becomes the current one. */
 	copy_name(prev_text, sizeof(prev_text), c->last_text);
-	copy_name(c->last_text, sizeof(c->last_text), out->normalized.buf);
+	copy_text(c->last_text, sizeof(c->last_text), out->normalized.buf);
 	pr = which_product(ct, c, in, out);
 	new_item = pr && strcmp(c->item, pr->id) != 0;
 	if (pr)

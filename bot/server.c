@@ -1126,7 +1126,7 @@ runner_run(struct runner *r)
  * its 101 goes out, then nobody ever reads it.  Buyers reconnecting the
  * moment a restarted server listens, in the midnight rush, keep every
  * turn busy, and got connections that were open and dead (scenario
- * startup_storm).  Here the state manager is stepped to OPERATIONAL
+ * startup-storm).  Here the state manager is stepped to OPERATIONAL
  * now, as that timer would; it then finds nothing left to do.
  */
 static int

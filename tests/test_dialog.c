@@ -2,9 +2,11 @@
  * test_dialog.c - the conversation state machine, with injected time.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "../bot/content.h"
 #include "../bot/dialog.h"
+#include "../bot/text.h"
 #include "../bot/util.h"
 #include "test.h"
 
@@ -263,6 +265,16 @@ suite_dialog(void)
 	t = say(&c, "发货时间要多久啊", 3); /* nearly the same text */
 	CHECK_INT(t->action, DIALOG_ESCALATE);
 	CHECK_INT(t->escalation, DIALOG_ESC_REPEAT);
+
+	TEST("dialog-9.3"); /* a long message is kept in whole characters */
+	conversation_init(&c, "b32", 0);
+	/* 40 characters of 3 bytes: a cut at 95 bytes falls in the 32nd */
+	say(&c,
+	    "请问一下我昨天晚上拍的那件连衣裙到底什么时候能发货我等着穿呢"
+	    "麻烦快点发货吧谢谢",
+	    1);
+	CHECK_INT(strlen(c.last_text), 93);
+	CHECK(text_valid_utf8(c.last_text, strlen(c.last_text)));
 
 	TEST("dialog-9.2"); /* a vague message: ask back, never a repeat */
 	conversation_init(&c, "b31", 0);
