@@ -39,10 +39,10 @@ struct wsc {
 	uint32_t rng;	  /* xorshift state for masking keys */
 	struct strbuf in; /* received, not yet parsed: in.buf + in_off */
 	size_t in_off;
-	struct strbuf out; /* one frame being sent */
-	struct strbuf msg; /* fragments of the message being joined */
-	int msg_opcode;	   /* opcode of that message, 0 when none */
-	int handshake_ms;  /* wsc_connect_finish()'s timeout */
+	struct strbuf out;	    /* one frame being sent */
+	struct strbuf msg;	    /* fragments of the message being joined */
+	int msg_opcode;		    /* opcode of that message, 0 when none */
+	int64_t handshake_deadline; /* of wsc_connect_start(), mono ms */
 	char accept[WSFRAME_ACCEPT_LEN]; /* the Sec-WebSocket-Accept due */
 	char err[160];
 };
@@ -341,8 +341,7 @@ wsc_connect_start(const char *host, int port, const char *path,
 	if (fd < 0)
 		return NULL;
 	c = wsc_new(fd, opt->max_message);
-	c->handshake_ms =
-		opt->timeout_ms > 0 ? opt->timeout_ms : WSC_DEFAULT_TIMEOUT_MS;
+	c->handshake_deadline = deadline;
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1)
 		memset(nonce, 0x5a, sizeof(nonce));
 	wsframe_make_key(nonce, key);
@@ -372,7 +371,7 @@ wsc_connect_start(const char *host, int port, const char *path,
 int
 wsc_connect_finish(struct wsc *c, int *http_status_out)
 {
-	int64_t deadline = mono_ms() + c->handshake_ms;
+	int64_t deadline = c->handshake_deadline;
 	char got[128];
 	long hlen;
 	int status;

@@ -64,7 +64,8 @@ struct wsc *wsc_connect(const char *host, int port, const char *path,
  * waiting at a server before it reads any: wsc_connect_start() connects
  * and sends the request (NULL on failure); wsc_connect_finish() waits
  * for the answer and checks it like wsc_connect(), returning 0, or -1
- * with wsc_error() saying why (the caller then closes 'c').
+ * with wsc_error() saying why (the caller then closes 'c').  Both steps
+ * share one deadline, opt->timeout_ms after the start.
  */
 struct wsc *wsc_connect_start(const char *host, int port, const char *path,
 			      const struct wsc_options *opt);
