@@ -38,12 +38,12 @@ copy_name(char *dst, size_t cap, const char *src)
 static void
 copy_text(char *dst, size_t cap, const char *src)
 {
-	size_t n = src ? strnlen(src, cap - 1) : 0;
+	size_t n;
 
+	copy_name(dst, cap, src);
+	n = strlen(dst);
 	while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80)
 		n--;
-	if (n)
-		memcpy(dst, src, n);
 	dst[n] = '\0';
 }
 
