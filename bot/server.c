@@ -80,7 +80,8 @@ struct vhd {
 	struct {
 		uint64_t *v; /* sessions with replies queued this turn */
 		size_t n, cap;
-	} kick; /* see kick_writes() */
+	} kick;		    /* see kick_writes() */
+	uint64_t loop_turn; /* turns of the loop ended: session_queue() */
 	bool draining;
 };
 
@@ -139,7 +140,8 @@ send_error(struct vhd *vhd, struct session *pss, const char *code,
 {
 	strbuf_reset(&vhd->frame);
 	protocol_format_error(&vhd->frame, code, message, reply_to, sender);
-	return session_send(pss, vhd->frame.buf, vhd->frame.len);
+	return session_send(pss, vhd->frame.buf, vhd->frame.len,
+			    vhd->loop_turn);
 }
 
 /* ---- identity at the handshake ---------------------------------------- */
@@ -514,6 +516,9 @@ kick_add(struct vhd *vhd, uint64_t session_id)
  * was not writable after all, lws keeps what send() did not take and
  * asks epoll for POLLOUT itself, as for any partial write.  Sessions
  * are looked up by id: one may have gone since its reply was queued.
+ * A session's out-queue limits count only what is left after this (see
+ * session_queue()), so a gateway that reads is never taken for one that
+ * does not because one commit answered many of its buyers.
  */
 static void
 kick_writes(struct vhd *vhd)
@@ -535,6 +540,9 @@ kick_writes(struct vhd *vhd)
 		lws_service_fd(vhd->cx, &pfd);
 	}
 	vhd->kick.n = 0;
+	/* The turn ends here: what a session still holds was not taken by
+	 * its peer, and from now on counts against outq_max. */
+	vhd->loop_turn++;
 }
 
 /* The writer committed a batch: send the replies it was holding. */
@@ -563,10 +571,12 @@ deliver_done(struct vhd *vhd)
 					p->reply_to,
 					p->sender[0] ? p->sender : NULL);
 				bad = session_send(s, vhd->frame.buf,
-						   vhd->frame.len);
+						   vhd->frame.len,
+						   vhd->loop_turn);
 			} else {
 				for (j = 0; j < p->nframes && !bad; j++) {
-					bad = session_queue(s, p->frames[j]);
+					bad = session_queue(s, p->frames[j],
+							    vhd->loop_turn);
 					p->frames[j] = NULL;
 				}
 				if (!bad)

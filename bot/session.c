@@ -133,10 +133,15 @@ outmsg_free(struct outmsg *m)
 }
 
 static bool
-over_limits(const struct session *s, size_t len)
+over_limits(struct session *s, size_t len, uint64_t turn)
 {
-	return s->outq.count >= s->limits->outq_max ||
-	       s->outq_bytes + len > s->limits->outq_max_bytes;
+	if (s->held_turn != turn) {
+		s->held_turn = turn;
+		s->held_count = (size_t)s->outq.count;
+		s->held_bytes = s->outq_bytes;
+	}
+	return s->held_count >= s->limits->outq_max ||
+	       s->held_bytes + len > s->limits->outq_max_bytes;
 }
 
 /*
@@ -168,9 +173,9 @@ drop_queue(struct session *s)
 }
 
 int
-session_queue(struct session *s, struct outmsg *m)
+session_queue(struct session *s, struct outmsg *m, uint64_t turn)
 {
-	if (over_limits(s, m->len)) {
+	if (over_limits(s, m->len, turn)) {
 		free(m);
 		return -1;
 	}
@@ -181,11 +186,11 @@ session_queue(struct session *s, struct outmsg *m)
 }
 
 int
-session_send(struct session *s, const char *json, size_t len)
+session_send(struct session *s, const char *json, size_t len, uint64_t turn)
 {
-	if (over_limits(s, len))
+	if (over_limits(s, len, turn))
 		return -1;
-	return session_queue(s, outmsg_new(json, len));
+	return session_queue(s, outmsg_new(json, len), turn);
 }
 
 int

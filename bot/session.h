@@ -28,6 +28,10 @@ struct session {
 	lws_dll2_t by_id;      /* registry bucket */
 	lws_dll2_owner_t outq; /* struct outmsg */
 	size_t outq_bytes;
+	/* the queue as the loop turn 'held_turn' found it: see session_queue()
+	 */
+	uint64_t held_turn;
+	size_t held_count, held_bytes;
 	struct lws_buflist *rx;
 	size_t rx_len;
 	lws_sorted_usec_list_t idle;
@@ -77,13 +81,22 @@ struct outmsg;
 struct outmsg *outmsg_new(const char *json, size_t len);
 void outmsg_free(struct outmsg *m); /* NULL is a no-op */
 
-/* Queue 'm' and take it (queued, or freed when refused).  Returns -1 when
- * the queue is over its limits: the peer is not reading, and the caller
- * must drop it. */
-int session_queue(struct session *s, struct outmsg *m);
+/*
+ * Queue 'm' and take it (queued, or freed when refused), in the loop's
+ * turn number 'turn'.  Returns -1 when the queue is over its limits: the
+ * peer is not reading, and the caller must drop it.
+ *
+ * The limits hold against what the peer left unread when this turn
+ * began, not against what the turn queues: one commit may answer a
+ * gateway's hundred buyers at once, and the end of the turn writes them
+ * (kick_writes() in server.c).  What is still queued at the next turn is
+ * what the peer did not take.
+ */
+int session_queue(struct session *s, struct outmsg *m, uint64_t turn);
 
 /* Queue a copy of one text frame; -1 as session_queue(). */
-int session_send(struct session *s, const char *json, size_t len);
+int session_send(struct session *s, const char *json, size_t len,
+		 uint64_t turn);
 
 /* SERVER_WRITEABLE: write one frame; returns -1 to close the connection. */
 int session_writeable(struct session *s);
