@@ -28,8 +28,7 @@ struct session {
 	lws_dll2_t by_id;      /* registry bucket */
 	lws_dll2_owner_t outq; /* struct outmsg */
 	size_t outq_bytes;
-	/* the queue as the loop turn 'held_turn' found it: see session_queue()
-	 */
+	/* the queue as turn 'held_turn' found it, see session_queue() */
 	uint64_t held_turn;
 	size_t held_count, held_bytes;
 	struct lws_buflist *rx;
