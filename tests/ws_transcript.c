@@ -1609,7 +1609,7 @@ out:
  * was dropped.
  */
 static int
-probe_reply_ms(struct wsc *probe, int n)
+probe_reply_ms_at(const char *file, int line, struct wsc *probe, int n)
 {
 	char id[32];
 	int64_t t0 = mono_ms();
@@ -1618,16 +1618,18 @@ probe_reply_ms(struct wsc *probe, int n)
 	int lat = -1;
 
 	snprintf(id, sizeof(id), "probe-%d", n);
-	if (!send_msg_at(__FILE__, __LINE__, probe, id,
+	if (!send_msg_at(file, line, probe, id,
 			 good_texts[(size_t)n % ARRAY_SIZE(good_texts)], NULL))
 		return -1;
-	f = recv_skip_status_at(__FILE__, __LINE__, probe, 1000, NULL);
+	f = recv_skip_status_at(file, line, probe, 1000, NULL);
 	to = f ? str_of(f, "reply_to") : NULL;
 	if (is_type(f, "reply") && to && strcmp(to, id) == 0)
 		lat = (int)(mono_ms() - t0);
 	json_decref(f);
 	return lat;
 }
+
+#define probe_reply_ms(probe, n) probe_reply_ms_at(__FILE__, __LINE__, probe, n)
 
 static void
 scenario_slow_reader(void)
@@ -2849,29 +2851,6 @@ out:
 
 #define BURST_BUYERS 300
 
-/* Write all of 'buf' to the non-blocking socket 'fd' within 'ms'. */
-static bool
-write_all(int fd, const char *buf, size_t len, int ms)
-{
-	int64_t deadline = mono_ms() + ms;
-	size_t off = 0;
-
-	while (off < len) {
-		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-		int left = (int)(deadline - mono_ms());
-		ssize_t n;
-
-		if (left <= 0 || poll(&pfd, 1, left) <= 0)
-			return false;
-		n = write(fd, buf + off, len - off);
-		if (n < 0 && errno != EAGAIN && errno != EINTR)
-			return false;
-		if (n > 0)
-			off += (size_t)n;
-	}
-	return true;
-}
-
 /*
  * The midnight rush through a chat gateway: one connection carries many
  * buyers, and one commit answers a hundred of them at once, more than
@@ -2907,9 +2886,9 @@ scenario_gateway_burst(void)
 			  sender);
 		raw_frame(&out, m.buf, m.len, 0);
 	}
-	CHECK_AT(write_all(wsc_fd(gw), out.buf, out.len, FRAME_TIMEOUT_MS),
+	CHECK_AT(wsc_send_raw(gw, out.buf, out.len, FRAME_TIMEOUT_MS) == 0,
 		 "write of %d messages (%zu bytes): %s", BURST_BUYERS, out.len,
-		 strerror(errno));
+		 wsc_error(gw));
 	got = collect(gw, "gb", BURST_BUYERS, f, 10000);
 	CHECK_AT(got == BURST_BUYERS,
 		 "outq_max 64, %d buyers in one write on a gateway that "

@@ -445,6 +445,14 @@ wsc_send(struct wsc *c, int opcode, const void *data, size_t len, bool fin,
 }
 
 int
+wsc_send_raw(struct wsc *c, const void *bytes, size_t len, int timeout_ms)
+{
+	return send_all(c->fd, bytes, len,
+			mono_ms() + (timeout_ms > 0 ? timeout_ms : 0), c->err,
+			sizeof(c->err));
+}
+
+int
 wsc_send_text(struct wsc *c, const char *s)
 {
 	return wsc_send(c, WSC_OP_TEXT, s, strlen(s), true,

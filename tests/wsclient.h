@@ -79,6 +79,10 @@ int wsc_connect_finish(struct wsc *c, int *http_status);
 int wsc_send(struct wsc *c, int opcode, const void *data, size_t len, bool fin,
 	     int timeout_ms);
 
+/* Send 'len' bytes that are already frames (several, or broken ones on
+ * purpose) as they are; 0, or -1 as wsc_send(). */
+int wsc_send_raw(struct wsc *c, const void *bytes, size_t len, int timeout_ms);
+
 /* Send NUL-terminated 's' as one text frame (timeout 5 s). */
 int wsc_send_text(struct wsc *c, const char *s);
 
